@@ -1,0 +1,60 @@
+"""semkit: local-first text embeddings and semantic search.
+
+The public API is what this module exports; everything else is an implementation
+detail. ``__all__`` is pinned by a test so it changes only on purpose.
+"""
+
+from semkit import similarity
+from semkit.embed import (
+    DEFAULT_MODEL_ID,
+    Embedder,
+    EmbeddingCache,
+    EncodeStats,
+    Provider,
+    TruncationWarning,
+    available_models,
+)
+from semkit.errors import (
+    ConfigError,
+    InputError,
+    LockedError,
+    ModelError,
+    ProviderError,
+    RateLimitError,
+    SemkitError,
+    StoreError,
+)
+from semkit.shortcuts import analogy, chunk, embed
+from semkit.similarity import cosine, dot, euclidean, top_k
+from semkit.types import Chunk, Hit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MODEL_ID",
+    "Chunk",
+    "ConfigError",
+    "Embedder",
+    "EmbeddingCache",
+    "EncodeStats",
+    "Hit",
+    "InputError",
+    "LockedError",
+    "ModelError",
+    "Provider",
+    "ProviderError",
+    "RateLimitError",
+    "SemkitError",
+    "StoreError",
+    "TruncationWarning",
+    "__version__",
+    "analogy",
+    "available_models",
+    "chunk",
+    "cosine",
+    "dot",
+    "embed",
+    "euclidean",
+    "similarity",
+    "top_k",
+]

@@ -1,0 +1,72 @@
+"""What every command shares: output (tables or --json), options, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help=(
+            "Model: 'default' (all-MiniLM-L6-v2, bundled), a local model directory, a Hugging Face "
+            "name in the local cache, or 'openai:<model>'."
+        ),
+        envvar="SEMKIT_MODEL",
+    ),
+]
+DimsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--dims",
+        help=(
+            "Matryoshka truncation: keep the first N dimensions (re-normalised); sent as "
+            "'dimensions' to OpenAI-compatible APIs."
+        ),
+        min=1,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, default=_default, ensure_ascii=False) + "\n")
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    t = Table(*columns, title=title, show_edge=False, header_style="bold")
+    for row in rows:
+        t.add_row(
+            *("" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v) for v in row)
+        )
+    out.print(t)
+
+
+def progress_wanted() -> bool:
+    return sys.stderr.isatty()
+
+
+def embedder(model: str, dims: int | None = None, **kwargs: Any) -> Any:
+    from semkit.embed import Embedder
+
+    return Embedder(model, dims=dims, **kwargs)

@@ -1,0 +1,191 @@
+"""`semkit embed`, `semkit similarity`, `semkit analogy`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from semkit.cli.common import (
+    DimsOpt,
+    JsonOpt,
+    ModelOpt,
+    embedder,
+    print_json,
+    progress_wanted,
+    table,
+)
+from semkit.errors import InputError
+
+OUTPUT_FORMATS = (".npy", ".jsonl", ".parquet")
+
+
+def _gather(texts: list[str], input_path: Path | None, field: str | None) -> list[str]:
+    from semkit.text.io import read_texts
+
+    if input_path is not None:
+        if texts:
+            raise InputError("give texts as arguments or with --input, not both")
+        return read_texts(input_path, field)
+    if texts == ["-"] or (not texts and not sys.stdin.isatty()):
+        return read_texts("-")
+    if not texts:
+        raise InputError("no texts: pass them as arguments, with --input FILE, or on stdin")
+    return texts
+
+
+def _write(path: Path | None, texts: list[str], vectors: np.ndarray) -> None:
+    if path is None:
+        for text, vec in zip(texts, vectors, strict=True):
+            sys.stdout.write(
+                json.dumps({"text": text, "embedding": vec.tolist()}, ensure_ascii=False) + "\n"
+            )
+        return
+    suffix = path.suffix.lower()
+    tmp = path.with_name(path.name + ".tmp")
+    if suffix == ".npy":
+        with tmp.open("wb") as f:
+            np.save(f, vectors, allow_pickle=False)
+    elif suffix == ".jsonl":
+        with tmp.open("w", encoding="utf-8") as f:
+            for text, vec in zip(texts, vectors, strict=True):
+                f.write(
+                    json.dumps({"text": text, "embedding": vec.tolist()}, ensure_ascii=False) + "\n"
+                )
+    elif suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        emb = pa.FixedSizeListArray.from_arrays(
+            pa.array(vectors.reshape(-1), pa.float32()), vectors.shape[1]
+        )
+        pq.write_table(pa.table({"text": texts, "embedding": emb}), tmp)
+    else:
+        raise InputError(
+            f"unsupported output format '{suffix}'; use one of {', '.join(OUTPUT_FORMATS)}"
+        )
+    tmp.replace(path)
+
+
+def embed(
+    texts: Annotated[
+        list[str] | None, typer.Argument(help="Texts to embed ('-' reads stdin).")
+    ] = None,
+    input_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help=("Read texts from a file: .txt (one per line), .jsonl, .csv, .tsv or .parquet."),
+        ),
+    ] = None,
+    field: Annotated[
+        str | None,
+        typer.Option("--field", help="Text field of .jsonl/.csv/.parquet input (default: text)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help=("Write to .npy, .jsonl or .parquet; without it, JSON lines go to stdout."),
+        ),
+    ] = None,
+    kind: Annotated[
+        str, typer.Option(help="'document' or 'query': picks the model's prompt.")
+    ] = "document",
+    model: ModelOpt = "default",
+    dims: DimsOpt = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", min=1, help="Texts per model batch.")
+    ] = None,
+) -> None:
+    """Embed texts and write their vectors (cached: a text is never embedded twice)."""
+    items = _gather(texts or [], input_path, field)
+    if not items:
+        raise InputError("the input holds no texts")
+    if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
+        raise InputError(
+            f"unsupported output format '{output.suffix}'; use one of {', '.join(OUTPUT_FORMATS)}"
+        )
+    emb = embedder(model, dims)
+    vectors = emb.encode(
+        items,
+        kind=kind,
+        batch_size=batch_size,  # type: ignore[arg-type]
+        show_progress_bar=progress_wanted(),
+    )
+    _write(output, items, vectors)
+    if output is not None:
+        s = emb.last_stats
+        from semkit.cli.common import err
+
+        err.print(
+            f"wrote {len(items)} vectors of dimension {vectors.shape[1]} to {output} "
+            f"({s.embedded} embedded, {s.cached} from cache)"
+        )
+
+
+def similarity(
+    texts: Annotated[list[str], typer.Argument(help="Two or more texts.")],
+    metric: Annotated[str, typer.Option(help="cosine, dot or euclidean (a distance).")] = "cosine",
+    model: ModelOpt = "default",
+    dims: DimsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The similarity matrix of two or more texts."""
+    import semkit.similarity as sim
+
+    if len(texts) < 2:
+        raise InputError("give at least two texts to compare")
+    if metric not in sim.METRICS:
+        raise InputError(f"unknown metric {metric!r}; use one of {', '.join(sim.METRICS)}")
+    vectors = embedder(model, dims).encode(texts)
+    fn = {"cosine": sim.cosine, "dot": sim.dot, "euclidean": sim.euclidean}[metric]
+    matrix = np.asarray(fn(vectors, vectors))
+    if as_json:
+        print_json({"metric": metric, "texts": texts, "matrix": matrix})
+        return
+    labels = [f"[{i}]" for i in range(len(texts))]
+    for label, text in zip(labels, texts, strict=True):
+        typer.echo(f"{label} {text}")
+    table(
+        ["", *labels],
+        [[labels[i], *map(float, matrix[i])] for i in range(len(texts))],
+        title=f"{metric} similarity" if metric != "euclidean" else "euclidean distance",
+    )
+
+
+def analogy(
+    a: Annotated[str, typer.Argument(help="A in A - B + C (e.g. king).")],
+    b: Annotated[str, typer.Argument(help="B (e.g. man).")],
+    c: Annotated[str, typer.Argument(help="C (e.g. woman).")],
+    vocab: Annotated[
+        Path, typer.Option("--vocab", help="Candidate words: a .txt file, one per line.")
+    ],
+    top_k: Annotated[
+        int, typer.Option("--top-k", "-k", min=1, help="How many candidates to show.")
+    ] = 10,
+    model: ModelOpt = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Rank candidate words for A - B + C (king - man + woman -> queen)."""
+    from semkit.shortcuts import analogy as rank
+    from semkit.text.io import read_texts
+
+    words = list(dict.fromkeys(w.strip() for w in read_texts(vocab)))
+    ranked = rank(a, b, c, words, k=top_k, model=model)
+    if as_json:
+        print_json(
+            {"query": [a, b, c], "results": [{"candidate": w, "score": s} for w, s in ranked]}
+        )
+        return
+    table(
+        ["rank", "candidate", "cosine"],
+        [[i + 1, w, s] for i, (w, s) in enumerate(ranked)],
+        title=f"{a} - {b} + {c}",
+    )

@@ -1,0 +1,62 @@
+"""Entry point of the `semkit` command: the command table and error handling.
+
+Every ``SemkitError`` (a user mistake or an environment problem) is printed on one
+line and exits with code 2; usage errors exit 2 as well (click's convention).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import typer
+
+from semkit.cli import embed_cmds, models_cmds
+from semkit.errors import SemkitError
+
+app = typer.Typer(
+    name="semkit",
+    help="Local-first text embeddings and semantic search.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command()(embed_cmds.embed)
+app.command()(embed_cmds.similarity)
+app.command()(embed_cmds.analogy)
+app.command()(models_cmds.models)
+app.command("config")(models_cmds.config_show)
+app.add_typer(models_cmds.cache_app, name="cache")
+
+
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
+    line: str | None = None,
+) -> None:
+    sys.stderr.write(f"semkit: warning: {message}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.showwarning = _one_line_warning
+    try:
+        app(args=argv, prog_name="semkit")  # standalone: usage errors print and exit 2
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except SemkitError as exc:
+        sys.stderr.write(f"semkit: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("semkit: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

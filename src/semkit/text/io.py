@@ -1,0 +1,172 @@
+"""Reading texts (and, for collections, ids and metadata) from files.
+
+Formats: .txt (one text per line; blank lines skipped), .jsonl, .csv/.tsv and
+.parquet (one record per row; ``text_field`` names the text column, the other
+columns become metadata), and folders of .txt/.md files (one text per file, the
+relative path as id). Bytes are decoded as UTF-8 (a BOM is dropped); undecodable
+input is an ``InputError`` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from semkit.errors import InputError
+
+FORMATS = (".txt", ".jsonl", ".csv", ".tsv", ".parquet")
+FOLDER_SUFFIXES = (".txt", ".md")
+
+
+@dataclass(slots=True)
+class Record:
+    text: str
+    id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _open_text(path: Path) -> Any:
+    try:
+        return path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _pick(
+    row: dict[str, Any],
+    name: str | None,
+    default: str,
+    path: Path,
+    line: int,
+    required: bool = True,
+) -> Any:
+    key = name or default
+    if key in row:
+        return row[key]
+    if required:
+        raise InputError(
+            f"{path}:{line}: no field '{key}' (fields: {', '.join(map(str, row))}); "
+            f"choose one with --field"
+        )
+    return None
+
+
+def _records_from_rows(
+    rows: Iterator[tuple[int, dict[str, Any]]],
+    path: Path,
+    text_field: str | None,
+    id_field: str | None,
+) -> Iterator[Record]:
+    for line, row in rows:
+        text = _pick(row, text_field, "text", path, line)
+        if not isinstance(text, str):
+            raise InputError(f"{path}:{line}: field '{text_field or 'text'}' is not a string")
+        rid = _pick(row, id_field, "id", path, line, required=id_field is not None)
+        meta = {k: v for k, v in row.items() if k not in {text_field or "text", id_field or "id"}}
+        yield Record(text, None if rid is None else str(rid), meta)
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with _open_text(path) as f:
+        try:
+            for line_no, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{path}:{line_no}: invalid JSON: {exc.msg}") from exc
+                if not isinstance(row, dict):
+                    raise InputError(f"{path}:{line_no}: expected a JSON object per line")
+                yield line_no, row
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not valid UTF-8 ({exc.reason})") from exc
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    with _open_text(path) as f:
+        try:
+            reader = csv.DictReader(f, delimiter=delimiter)
+            for row in reader:
+                yield reader.line_num, dict(row)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise InputError(f"{path}: cannot parse as {path.suffix[1:].upper()}: {exc}") from exc
+
+
+def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.ParquetFile(path)
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable Parquet file: {exc}") from exc
+    n = 0
+    for batch in table.iter_batches():
+        for row in batch.to_pylist():
+            n += 1
+            yield n, row
+
+
+def _txt_records(path: Path) -> Iterator[Record]:
+    with _open_text(path) as f:
+        try:
+            for line in f:
+                text = line.rstrip("\r\n")
+                if text.strip():
+                    yield Record(text)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not valid UTF-8 ({exc.reason})") from exc
+
+
+def _folder_records(folder: Path) -> Iterator[Record]:
+    files = sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES
+    )
+    if not files:
+        raise InputError(f"{folder} holds no .txt or .md files")
+    for p in files:
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{p}: not valid UTF-8 ({exc.reason})") from exc
+        if text.strip():
+            yield Record(text, p.relative_to(folder).as_posix(), {"path": str(p)})
+
+
+def read_records(
+    path: str | Path, text_field: str | None = None, id_field: str | None = None
+) -> Iterator[Record]:
+    """Records from a file or folder; "-" reads lines from standard input."""
+    if str(path) == "-":
+        yield from (Record(line.rstrip("\r\n")) for line in sys.stdin if line.strip())
+        return
+    p = Path(path)
+    if p.is_dir():
+        yield from _folder_records(p)
+        return
+    if not p.exists():
+        raise InputError(f"no such file: {p}")
+    suffix = p.suffix.lower()
+    if suffix == ".txt":
+        yield from _txt_records(p)
+    elif suffix == ".jsonl":
+        yield from _records_from_rows(_jsonl_rows(p), p, text_field, id_field)
+    elif suffix in (".csv", ".tsv"):
+        yield from _records_from_rows(_csv_rows(p), p, text_field, id_field)
+    elif suffix == ".parquet":
+        yield from _records_from_rows(_parquet_rows(p), p, text_field, id_field)
+    else:
+        raise InputError(
+            f"{p}: unsupported format '{suffix}'; use one of {', '.join(FORMATS)} "
+            f"or a folder of .txt/.md files"
+        )
+
+
+def read_texts(path: str | Path, text_field: str | None = None) -> list[str]:
+    return [r.text for r in read_records(path, text_field)]

@@ -1,0 +1,28 @@
+"""Small value types shared by every layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A piece of a text: ``text == source[start:end]``; ``index`` is its position."""
+
+    text: str
+    start: int
+    end: int
+    index: int = 0
+    n_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result. ``score``: higher is more similar (cosine similarity for cosine)."""
+
+    id: str
+    score: float
+    text: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    chunk: Chunk | None = None

@@ -1,0 +1,45 @@
+"""Shared fixtures: every test gets its own cache and config; the real model loads once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point semkit's user-level state at a temp dir so tests never share or leak state."""
+    monkeypatch.setenv("SEMKIT_CACHE_DIR", str(tmp_path / "user-cache"))
+    monkeypatch.setenv("SEMKIT_CONFIG", str(tmp_path / "config.toml"))
+    for var in ("SEMKIT_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def default_provider():
+    """The real default model (all-MiniLM-L6-v2), loaded once per test run."""
+    from semkit.shortcuts import shared_provider
+
+    provider = shared_provider("default")
+    provider.model  # noqa: B018 - load now, not inside the first test's timing
+    return provider
+
+
+@pytest.fixture
+def embedder(default_provider, tmp_path: Path):
+    from semkit import Embedder
+
+    return Embedder(default_provider, cache=tmp_path / "cache")
+
+
+@pytest.fixture(scope="session")
+def sentences() -> list[str]:
+    return (DATA / "sentences.txt").read_text(encoding="utf-8").splitlines()
