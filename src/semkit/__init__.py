@@ -24,16 +24,21 @@ from semkit.errors import (
     SemkitError,
     StoreError,
 )
+from semkit.search import Collection, Database, WriteReport
+from semkit.search import open_database as open
 from semkit.shortcuts import analogy, chunk, embed
 from semkit.similarity import cosine, dot, euclidean, top_k
-from semkit.types import Chunk, Hit
+from semkit.types import Chunk, Document, Hit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MODEL_ID",
     "Chunk",
+    "Collection",
     "ConfigError",
+    "Database",
+    "Document",
     "Embedder",
     "EmbeddingCache",
     "EncodeStats",
@@ -47,6 +52,7 @@ __all__ = [
     "SemkitError",
     "StoreError",
     "TruncationWarning",
+    "WriteReport",
     "__version__",
     "analogy",
     "available_models",
@@ -55,6 +61,7 @@ __all__ = [
     "dot",
     "embed",
     "euclidean",
+    "open",
     "similarity",
     "top_k",
 ]

@@ -35,6 +35,13 @@ SETTINGS: tuple[Setting, ...] = (
         "name in the local cache, or 'openai:<model>'.",
     ),
     Setting(
+        "db",
+        "semkit-db",
+        Path,
+        "SEMKIT_DB",
+        "Database directory the collection commands use when --db is not given.",
+    ),
+    Setting(
         "cache_dir",
         "~/.cache/semkit",
         Path,

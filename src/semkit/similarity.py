@@ -109,12 +109,22 @@ def top_k(
 
 
 def top_k_of_scores(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise top-k of a score matrix ``(q, n)``, best first, ties in index order."""
-    k = min(k, scores.shape[1])
-    if k < scores.shape[1]:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    """Row-wise top-k of a score matrix ``(q, n)``, best first; ties keep index order.
+
+    Exact and deterministic, also at the k-th place: of several items tied there,
+    the ones with the lowest indices are kept.
+    """
+    n = scores.shape[1]
+    k = min(k, n)
+    if k < n:
+        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
+        above = scores > kth
+        tied = scores == kth
+        room = k - above.sum(axis=1, keepdims=True)
+        chosen = above | (tied & (np.cumsum(tied, axis=1, dtype=np.int32) <= room))
+        part = np.nonzero(chosen)[1].reshape(scores.shape[0], k)
     else:
-        part = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
+        part = np.broadcast_to(np.arange(n), scores.shape)
     part_scores = np.take_along_axis(scores, part, axis=1)
     order = np.lexsort((part, -part_scores), axis=1)
     idx = np.take_along_axis(part, order, axis=1)

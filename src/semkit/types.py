@@ -26,3 +26,12 @@ class Hit:
     text: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     chunk: Chunk | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A stored document: its id, text (None in vector-only collections) and metadata."""
+
+    id: str
+    text: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)

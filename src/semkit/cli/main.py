@@ -11,7 +11,7 @@ import warnings
 
 import typer
 
-from semkit.cli import embed_cmds, models_cmds
+from semkit.cli import collections, embed_cmds, models_cmds
 from semkit.errors import SemkitError
 
 app = typer.Typer(
@@ -27,6 +27,16 @@ app.command()(embed_cmds.similarity)
 app.command()(embed_cmds.analogy)
 app.command()(models_cmds.models)
 app.command("config")(models_cmds.config_show)
+app.command()(collections.add)
+app.command()(collections.search)
+app.command()(collections.get)
+app.command()(collections.delete)
+app.command("list")(collections.list_collections)
+app.command()(collections.info)
+app.command()(collections.verify)
+app.command()(collections.compact)
+app.command()(collections.reindex)
+app.add_typer(collections.index_app, name="index")
 app.add_typer(models_cmds.cache_app, name="cache")
 
 

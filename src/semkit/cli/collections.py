@@ -1,0 +1,380 @@
+"""Collection commands: add, search, get, delete, list, info, index rebuild, verify, compact, reindex."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from semkit.cli.common import DimsOpt, JsonOpt, err, out, print_json, progress_wanted, table
+from semkit.errors import InputError
+
+DbOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help=("Database directory (default: $SEMKIT_DB or ./semkit-db)."),
+        envvar="SEMKIT_DB",
+    ),
+]
+WhereOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--where",
+        "-w",
+        help=('Metadata filter as JSON, Mongo-style: \'{"year": {"$gte": 2020}, "lang": "en"}\'.'),
+    ),
+]
+CollArg = Annotated[str, typer.Argument(help="Collection name.")]
+
+index_app = typer.Typer(help="Manage a collection's vector index.", no_args_is_help=True)
+
+
+def open_db(db: Path | None) -> Any:
+    import semkit
+    from semkit import config
+
+    return semkit.open(db or config.get("db"))
+
+
+def parse_where(where: str | None) -> dict[str, Any] | None:
+    if where is None:
+        return None
+    try:
+        value = json.loads(where)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--where is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+    if not isinstance(value, dict):
+        raise InputError("--where must be a JSON object")
+    return value
+
+
+def _existing(database: Any, name: str) -> Any:
+    return database.collection(name, create=False)
+
+
+def _short(text: str | None, width: int = 90) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def add(
+    collection: CollArg,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help=("Files (.jsonl .csv .tsv .parquet .txt) or folders of .txt/.md files.")
+        ),
+    ],
+    field: Annotated[
+        str | None, typer.Option("--field", help="Text field (default: text).")
+    ] = None,
+    id_field: Annotated[
+        str | None,
+        typer.Option(
+            "--id-field",
+            help=("Id field (default: id if present, else an id derived from the text)."),
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help=(
+                "Model for a new collection (default: 'default'); an existing one keeps its own."
+            ),
+        ),
+    ] = None,
+    dims: DimsOpt = None,
+    metric: Annotated[
+        str | None, typer.Option(help="cosine, dot or euclidean (new collections).")
+    ] = None,
+    index: Annotated[str | None, typer.Option(help="auto, exact or hnsw.")] = None,
+    truncate: Annotated[
+        bool,
+        typer.Option(
+            "--truncate",
+            help=("New collections: cut long documents at the model's limit instead of chunking."),
+        ),
+    ] = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add documents from files; re-running embeds only what is new or changed (resumable)."""
+    from semkit.text.io import read_records
+
+    options: dict[str, Any] = {}
+    if model is not None:
+        options["model"] = model
+    if dims is not None:
+        options["dims"] = dims
+    if metric is not None:
+        options["metric"] = metric
+    with open_db(db) as database:
+        coll = database.collection(
+            collection, index=index, chunking={"truncate": True} if truncate else None, **options
+        )
+        done = 0
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        progress = Progress(
+            TextColumn("adding to {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not progress_wanted(),
+            transient=True,
+        )
+        try:
+            with progress:
+                task = progress.add_task(collection, total=None)
+                reports = []
+                for path in paths:
+                    records = read_records(path, field, id_field)
+                    reports.append(
+                        coll.add_records(records, progress=lambda n: progress.advance(task, n))
+                    )
+                    done += reports[-1].written + reports[-1].unchanged + reports[-1].metadata_only
+            coll.flush()
+        except KeyboardInterrupt:
+            err.print(
+                f"interrupted: committed batches are kept; re-run the same command to "
+                f"add the rest ({coll.count()} documents in {collection} now)"
+            )
+            raise
+        summary = {
+            "collection": collection,
+            "documents": coll.count(),
+            "written": sum(r.written for r in reports),
+            "unchanged": sum(r.unchanged for r in reports),
+            "metadata_only": sum(r.metadata_only for r in reports),
+            "embedded": sum(r.embedded for r in reports),
+        }
+    if as_json:
+        print_json(summary)
+    else:
+        out.print(
+            f"{collection}: {summary['written']} written, {summary['unchanged']} unchanged, "
+            f"{summary['metadata_only']} metadata updates, {summary['embedded']} texts "
+            f"embedded; {summary['documents']} documents in all"
+        )
+
+
+def search(
+    collection: CollArg,
+    query: Annotated[str, typer.Argument(help="What to search for.")],
+    k: Annotated[int, typer.Option("-k", "--top-k", min=1, help="How many results.")] = 10,
+    where: WhereOpt = None,
+    mode: Annotated[str, typer.Option(help="dense, lexical (BM25) or hybrid.")] = "dense",
+    exact: Annotated[bool, typer.Option("--exact", help="Exact search, bypassing HNSW.")] = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search a collection by meaning (dense), by keywords (lexical), or both (hybrid)."""
+    with open_db(db) as database:
+        hits = _existing(database, collection).search(
+            query, k=k, where=parse_where(where), mode=mode, exact=exact
+        )  # type: ignore[arg-type]
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": h.id,
+                    "score": h.score,
+                    "text": h.text,
+                    "metadata": h.metadata,
+                    "chunk": None
+                    if h.chunk is None
+                    else {
+                        "text": h.chunk.text,
+                        "start": h.chunk.start,
+                        "end": h.chunk.end,
+                        "index": h.chunk.index,
+                    },
+                }
+                for h in hits
+            ]
+        )
+        return
+    if not hits:
+        out.print("no results")
+        return
+    table(
+        ["#", "score", "id", "text", "metadata"],
+        [
+            [
+                i + 1,
+                h.score,
+                h.id,
+                _short(h.chunk.text if h.chunk else h.text),
+                _short(json.dumps(h.metadata, ensure_ascii=False), 40),
+            ]
+            for i, h in enumerate(hits)
+        ],
+    )
+
+
+def get(
+    collection: CollArg,
+    ids: Annotated[list[str] | None, typer.Argument(help="Document ids (default: all).")] = None,
+    where: WhereOpt = None,
+    limit: Annotated[int | None, typer.Option(min=0, help="At most this many.")] = 20,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show documents by id or filter."""
+    with open_db(db) as database:
+        docs = _existing(database, collection).get(
+            ids=ids or None, where=parse_where(where), limit=limit, offset=offset
+        )
+    if as_json:
+        print_json([{"id": d.id, "text": d.text, "metadata": d.metadata} for d in docs])
+        return
+    table(
+        ["id", "text", "metadata"],
+        [
+            [d.id, _short(d.text), _short(json.dumps(d.metadata, ensure_ascii=False), 50)]
+            for d in docs
+        ],
+    )
+
+
+def delete(
+    collection: CollArg,
+    ids: Annotated[list[str] | None, typer.Argument(help="Document ids.")] = None,
+    where: WhereOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete documents by id and/or filter."""
+    with open_db(db) as database:
+        n = _existing(database, collection).delete(ids=ids or None, where=parse_where(where))
+    if as_json:
+        print_json({"deleted": n})
+    else:
+        out.print(f"deleted {n} documents")
+
+
+def list_collections(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """The collections of a database."""
+    with open_db(db) as database:
+        rows = []
+        for name in database.collections():
+            info = database.collection(name).info()
+            rows.append(
+                {k: info[k] for k in ("name", "documents", "model_id", "dim", "metric", "index")}
+            )
+    if as_json:
+        print_json(rows)
+    elif not rows:
+        out.print("no collections")
+    else:
+        table(
+            ["collection", "documents", "model", "dim", "metric", "index"],
+            [list(r.values()) for r in rows],
+        )
+
+
+def info(collection: CollArg, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Count, model, dimension, index and disk size of a collection."""
+    with open_db(db) as database:
+        data = _existing(database, collection).info()
+        data["database"] = str(database.path)
+        data["database_bytes"] = database.size_bytes()
+    if as_json:
+        print_json(data)
+        return
+    table(
+        ["property", "value"],
+        [[k, json.dumps(v) if isinstance(v, dict) else v] for k, v in data.items()],
+    )
+
+
+@index_app.command("rebuild")
+def index_rebuild(collection: CollArg, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Rebuild the vector index from the store (it is derived state)."""
+    with open_db(db) as database:
+        coll = _existing(database, collection)
+        coll.rebuild_index()
+        result = {
+            "collection": collection,
+            "index": coll.vectors.kind,
+            "vectors": len(coll.vectors.index()),
+        }
+    if as_json:
+        print_json(result)
+    else:
+        out.print(
+            f"rebuilt the {result['index']} index of {collection}: {result['vectors']} vectors"
+        )
+
+
+def verify(
+    collection: Annotated[str | None, typer.Argument(help="Only this collection.")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check store, vector index and lexical index agree; exit 1 if they do not."""
+    with open_db(db) as database:
+        report = database.verify()
+    if collection is not None:
+        report = {k: v for k, v in report.items() if k in ("database", collection)}
+    if as_json:
+        print_json(report)
+    else:
+        for name, problems in report.items():
+            out.print(f"{name}: {'ok' if not problems else '; '.join(problems)}")
+    if any(report.values()):
+        sys.exit(1)
+
+
+def compact(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Reclaim disk after deletes: rebuild indexes without tombstones, VACUUM the store."""
+    with open_db(db) as database:
+        before = database.size_bytes()
+        database.compact()
+        after = database.size_bytes()
+    if as_json:
+        print_json({"bytes_before": before, "bytes_after": after})
+    else:
+        out.print(f"{before / 1e6:.1f} MB -> {after / 1e6:.1f} MB")
+
+
+def reindex(
+    collection: CollArg,
+    model: Annotated[str, typer.Option("--model", "-m", help="The new model.")],
+    dims: DimsOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-embed every document of a collection with another model, then switch to it."""
+    with open_db(db) as database:
+        report = _existing(database, collection).reindex(
+            model, dims=dims, show_progress_bar=progress_wanted()
+        )
+        coll = database.collection(collection)
+        result = {
+            "collection": collection,
+            "documents": coll.count(),
+            "model_id": coll.info()["model_id"],
+            "embedded": report.embedded,
+        }
+    if as_json:
+        print_json(result)
+    else:
+        out.print(
+            f"{collection} now uses {result['model_id']} ({result['documents']} documents, "
+            f"{result['embedded']} texts embedded)"
+        )

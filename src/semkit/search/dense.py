@@ -1,0 +1,120 @@
+"""Dense retrieval over chunk vectors, returning documents, with filters that always fill k.
+
+An index returns chunks; a user wants documents. ``search_documents`` fetches
+chunks, keeps each document's best chunk, and fetches more while fewer than
+``min(k, matching documents)`` distinct documents came back. With a filter, a
+small matched set is searched exactly; a large one goes through the index with an
+allow-list and widening ``ef``, and falls back to exact search over the matched
+set if the graph still returns too few. So a filtered search returns
+``min(k, matches)`` documents, always.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from semkit.index.sync import IndexedVectors
+
+EXACT_FILTER_MAX = 20_000  # matched chunks at or below this are searched exactly
+_FIRST_FETCH = 3  # chunks fetched per wanted document in the first round
+
+
+@dataclass(frozen=True, slots=True)
+class DocMatch:
+    rowid: int
+    score: float
+    label: int  # the best chunk
+
+
+def _best_per_document(
+    labels: np.ndarray, scores: np.ndarray, docs: np.ndarray, k: int
+) -> list[DocMatch]:
+    seen: set[int] = set()
+    out: list[DocMatch] = []
+    for label, score, doc in zip(labels.tolist(), scores.tolist(), docs.tolist(), strict=True):
+        if label < 0 or doc in seen:
+            continue
+        seen.add(doc)
+        out.append(DocMatch(doc, score, label))
+        if len(out) == k:
+            break
+    return out
+
+
+def search_documents(
+    vectors: IndexedVectors,
+    queries: np.ndarray,
+    k: int,
+    allowed: np.ndarray | None = None,
+    n_docs: int | None = None,
+    exact: bool = False,
+    ef: int | None = None,
+) -> list[list[DocMatch]]:
+    """Top-``k`` documents per query (see module doc).
+
+    ``allowed``: chunk labels a filter matched (None: all). ``n_docs``: how many
+    documents can match at most, which bounds what "k" can mean.
+    """
+    index = vectors.index()
+    n_chunks = len(index) if allowed is None else len(allowed)
+    want = min(k, n_docs if n_docs is not None else n_chunks)
+    results: list[list[DocMatch]] = [[] for _ in range(len(queries))]
+    if want == 0 or n_chunks == 0:
+        return results
+    use_exact = (
+        exact or index.kind == "exact" or (allowed is not None and len(allowed) <= EXACT_FILTER_MAX)
+    )
+    first = min(n_chunks, max(want * _FIRST_FETCH, want + 8))
+    short = _deepen(
+        vectors,
+        queries,
+        list(range(len(queries))),
+        want,
+        first,
+        allowed,
+        use_exact,
+        ef,
+        n_chunks,
+        results,
+    )
+    if short and not use_exact:
+        # The graph gave up early (a tight filter, many tombstones): exact over the set.
+        _deepen(vectors, queries, short, want, first, allowed, True, ef, n_chunks, results)
+    return results
+
+
+def _deepen(
+    vectors: IndexedVectors,
+    queries: np.ndarray,
+    pending: list[int],
+    want: int,
+    fetch: int,
+    allowed: np.ndarray | None,
+    exact: bool,
+    ef: int | None,
+    n_chunks: int,
+    results: list[list[DocMatch]],
+) -> list[int]:
+    """Search ``pending`` queries, fetching deeper while more chunks exist; returns the
+    queries that still have fewer than ``want`` documents."""
+    short: list[int] = []
+    while pending:
+        labels, scores = vectors.search(
+            queries[pending], fetch, allowed, exact=exact, ef=max(ef or 0, fetch)
+        )
+        deeper: list[int] = []
+        for row, q in enumerate(pending):
+            results[q] = _best_per_document(
+                labels[row], scores[row], vectors.doc_rowids(labels[row]), want
+            )
+            if len(results[q]) >= want:
+                continue
+            if int((labels[row] >= 0).sum()) == fetch and fetch < n_chunks:
+                deeper.append(q)
+            else:
+                short.append(q)
+        pending = deeper
+        fetch = min(n_chunks, fetch * 4)
+    return short

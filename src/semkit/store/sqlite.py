@@ -1,0 +1,485 @@
+"""All SQL lives here. ``Store`` is one SQLite file in WAL mode, the source of truth.
+
+Writes happen in ``BEGIN IMMEDIATE`` transactions: one writer at a time across
+processes (a second writer waits up to ``timeout`` seconds, then gets a
+``LockedError``); readers never block and see committed data. A write is
+acknowledged only when its ``COMMIT`` has returned, and ``synchronous=FULL``
+makes that commit durable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from semkit.errors import LockedError, StoreError
+from semkit.store import migrations
+from semkit.store.codec import blobs_to_matrix, json_to_metadata
+from semkit.types import Document
+
+_BATCH = 900  # stay below SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionRecord:
+    id: int
+    name: str
+    config: dict[str, Any]
+    version: int
+
+
+@dataclass(slots=True)
+class DocumentWrite:
+    """A document to insert or replace, with its chunks ``(idx, start, end, vector blob)``."""
+
+    id: str
+    text: str | None
+    metadata_json: str
+    content_hash: bytes
+    chunks: list[tuple[int, int, int, bytes]]
+
+
+@dataclass(slots=True)
+class WriteResult:
+    added: list[tuple[int, int]]  # (label, doc_rowid) of new chunk vectors
+    removed: list[int]  # labels whose vectors are gone
+    version: int = 0  # the collection's version after this write
+
+
+def _chunks(seq: Sequence[Any], size: int = _BATCH) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+class Store:
+    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        self._lock = threading.RLock()
+        try:
+            self.db = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._check_format()
+            newer = migrations.unknown_migrations(self.db) if self._has_table("migrations") else []
+            if newer:
+                raise StoreError(
+                    f"{self.path} was written by a newer semkit (schema steps "
+                    f"{', '.join(newer)}); upgrade semkit to open it"
+                )
+            migrations.migrate(self.db)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                raise LockedError(f"{self.path} is locked by another writer") from exc
+            raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"cannot open database {self.path}: {exc} (is it a semkit "
+                f"database? `semkit verify` checks one)"
+            ) from exc
+
+    def _has_table(self, name: str) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
+            ).fetchone()
+            is not None
+        )
+
+    def _check_format(self) -> None:
+        if not self._has_table("semkit_meta"):
+            tables = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if tables:
+                raise StoreError(f"{self.path} is an SQLite file but not a semkit database")
+            return
+        row = self.db.execute("SELECT value FROM semkit_meta WHERE name='format'").fetchone()
+        if row is None or row[0] != migrations.FORMAT:
+            raise StoreError(f"{self.path} is not a semkit database")
+
+    # --- transactions --------------------------------------------------------------------
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; committed (and durable) when the block exits cleanly."""
+        with self._lock:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise LockedError(
+                        f"{self.path} is being written by another process; waited "
+                        f"{self.timeout:.0f}s. Try again when it has finished"
+                    ) from exc
+                raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+            try:
+                yield self.db
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for several reads."""
+        with self._lock:
+            if self.db.in_transaction:  # nested inside a write: already consistent
+                yield self.db
+                return
+            self.db.execute("BEGIN")
+            try:
+                yield self.db
+            finally:
+                self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    # --- collections ---------------------------------------------------------------------
+    @staticmethod
+    def _record(row: Sequence[Any]) -> CollectionRecord:
+        return CollectionRecord(int(row[0]), str(row[1]), json.loads(row[2]), int(row[3]))
+
+    def collection(self, name: str) -> CollectionRecord | None:
+        with self._lock:
+            row = self.db.execute(
+                "SELECT id, name, config, version FROM collections WHERE name = ?", (name,)
+            ).fetchone()
+        return None if row is None else self._record(row)
+
+    def collections(self) -> list[CollectionRecord]:
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT id, name, config, version FROM collections ORDER BY name"
+            )
+            return [self._record(r) for r in rows]
+
+    def create_collection(self, name: str, config: dict[str, Any]) -> CollectionRecord:
+        with self.write() as db:
+            existing = self.collection(name)
+            if existing is not None:
+                return existing
+            cid = db.execute(
+                "INSERT INTO collections (name, config) VALUES (?, ?)",
+                (name, json.dumps(config, sort_keys=True)),
+            ).lastrowid
+            db.execute(
+                f"CREATE VIRTUAL TABLE fts_{int(cid)} USING fts5("
+                f"text, tokenize='porter unicode61 remove_diacritics 2')"
+            )
+        record = self.collection(name)
+        assert record is not None
+        return record
+
+    def set_config(self, cid: int, config: dict[str, Any]) -> None:
+        with self.write() as db:
+            db.execute(
+                "UPDATE collections SET config = ?, version = version + 1 WHERE id = ?",
+                (json.dumps(config, sort_keys=True), cid),
+            )
+
+    def drop_collection(self, cid: int) -> None:
+        with self.write() as db:
+            db.execute("DELETE FROM chunks WHERE collection_id = ?", (cid,))
+            db.execute("DELETE FROM documents WHERE collection_id = ?", (cid,))
+            db.execute("DELETE FROM collections WHERE id = ?", (cid,))
+            db.execute(f"DROP TABLE IF EXISTS fts_{int(cid)}")
+
+    def version(self, cid: int) -> int:
+        with self._lock:
+            row = self.db.execute("SELECT version FROM collections WHERE id = ?", (cid,)).fetchone()
+        if row is None:
+            raise StoreError("the collection was dropped by another process")
+        return int(row[0])
+
+    # --- writing documents ---------------------------------------------------------------
+    def existing_with_metadata(
+        self, cid: int, ids: Sequence[str]
+    ) -> dict[str, tuple[int, bytes, str]]:
+        """``{id: (rowid, content_hash, metadata_json)}`` for the ids already stored."""
+        found: dict[str, tuple[int, bytes, str]] = {}
+        with self.read() as db:
+            for part in _chunks(list(ids)):
+                marks = ",".join("?" * len(part))
+                for rowid, doc_id, h, meta in db.execute(
+                    f"SELECT rowid, id, content_hash, metadata FROM documents "
+                    f"WHERE collection_id = ? AND id IN ({marks})",
+                    (cid, *part),
+                ):
+                    found[doc_id] = (int(rowid), bytes(h), str(meta))
+        return found
+
+    def write_documents(self, cid: int, docs: Sequence[DocumentWrite]) -> WriteResult:
+        """Insert or replace documents with their chunks, in one transaction."""
+        result = WriteResult([], [])
+        with self.write() as db:
+            for doc in docs:
+                row = db.execute(
+                    "SELECT rowid FROM documents WHERE collection_id = ? AND id = ?", (cid, doc.id)
+                ).fetchone()
+                if row is not None:
+                    rowid = int(row[0])
+                    result.removed += self._delete_chunks(db, [rowid])
+                    db.execute(
+                        "UPDATE documents SET text = ?, metadata = ?, content_hash = ? "
+                        "WHERE rowid = ?",
+                        (doc.text, doc.metadata_json, doc.content_hash, rowid),
+                    )
+                    db.execute(f"DELETE FROM fts_{cid} WHERE rowid = ?", (rowid,))
+                else:
+                    rowid = int(
+                        db.execute(
+                            "INSERT INTO documents (collection_id, id, text, metadata, content_hash) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            (cid, doc.id, doc.text, doc.metadata_json, doc.content_hash),
+                        ).lastrowid
+                    )
+                if doc.text is not None:
+                    db.execute(
+                        f"INSERT INTO fts_{cid} (rowid, text) VALUES (?, ?)", (rowid, doc.text)
+                    )
+                for idx, start, end, blob in doc.chunks:
+                    label = db.execute(
+                        "INSERT INTO chunks (collection_id, doc_rowid, idx, start, end, vector) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (cid, rowid, idx, start, end, blob),
+                    ).lastrowid
+                    result.added.append((int(label), rowid))
+            result.version = self._bump(db, cid)
+        return result
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection, cid: int) -> int:
+        db.execute("UPDATE collections SET version = version + 1 WHERE id = ?", (cid,))
+        return int(db.execute("SELECT version FROM collections WHERE id = ?", (cid,)).fetchone()[0])
+
+    def update_metadata(self, cid: int, updates: Sequence[tuple[int, str, bytes]]) -> int:
+        """``(rowid, metadata_json, content_hash)``: metadata changes that need no embedding."""
+        with self.write() as db:
+            db.executemany(
+                "UPDATE documents SET metadata = ?, content_hash = ? WHERE rowid = ?",
+                [(m, h, r) for r, m, h in updates],
+            )
+            return self._bump(db, cid)
+
+    @staticmethod
+    def _delete_chunks(db: sqlite3.Connection, rowids: Sequence[int]) -> list[int]:
+        labels: list[int] = []
+        for part in _chunks(list(rowids)):
+            marks = ",".join("?" * len(part))
+            labels += [
+                int(r[0])
+                for r in db.execute(
+                    f"SELECT label FROM chunks WHERE doc_rowid IN ({marks})", tuple(part)
+                )
+            ]
+            db.execute(f"DELETE FROM chunks WHERE doc_rowid IN ({marks})", tuple(part))
+        return labels
+
+    def delete_documents(self, cid: int, rowids: Sequence[int]) -> WriteResult:
+        """Delete documents by rowid; returns the labels of their vectors."""
+        with self.write() as db:
+            labels = self._delete_chunks(db, rowids)
+            for part in _chunks(list(rowids)):
+                marks = ",".join("?" * len(part))
+                db.execute(f"DELETE FROM fts_{cid} WHERE rowid IN ({marks})", tuple(part))
+                db.execute(
+                    f"DELETE FROM documents WHERE collection_id = ? AND rowid IN ({marks})",
+                    (cid, *part),
+                )
+            return WriteResult([], labels, self._bump(db, cid))
+
+    # --- reading documents ---------------------------------------------------------------
+    def count(self, cid: int) -> int:
+        with self._lock:
+            return int(
+                self.db.execute(
+                    "SELECT count(*) FROM documents WHERE collection_id = ?", (cid,)
+                ).fetchone()[0]
+            )
+
+    def count_chunks(self, cid: int) -> int:
+        with self._lock:
+            return int(
+                self.db.execute(
+                    "SELECT count(*) FROM chunks WHERE collection_id = ?", (cid,)
+                ).fetchone()[0]
+            )
+
+    def rowids(self, cid: int, where_sql: str = "1", params: Sequence[Any] = ()) -> np.ndarray:
+        """Rowids of the documents matching a compiled filter (alias ``d``), ascending."""
+        with self._lock:
+            rows = self.db.execute(
+                f"SELECT d.rowid FROM documents d WHERE d.collection_id = ? AND ({where_sql}) "
+                f"ORDER BY d.rowid",
+                (cid, *params),
+            ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def rowids_for_ids(self, cid: int, ids: Sequence[str]) -> dict[str, int]:
+        return {doc_id: v[0] for doc_id, v in self.existing_with_metadata(cid, ids).items()}
+
+    def documents(self, rowids: Sequence[int]) -> dict[int, Document]:
+        out: dict[int, Document] = {}
+        with self.read() as db:
+            for part in _chunks([int(r) for r in rowids]):
+                marks = ",".join("?" * len(part))
+                for rowid, doc_id, text, meta in db.execute(
+                    f"SELECT rowid, id, text, metadata FROM documents WHERE rowid IN ({marks})",
+                    tuple(part),
+                ):
+                    out[int(rowid)] = Document(doc_id, text, json_to_metadata(meta))
+        return out
+
+    def list_documents(
+        self,
+        cid: int,
+        where_sql: str = "1",
+        params: Sequence[Any] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Document]:
+        with self._lock:
+            rows = self.db.execute(
+                f"SELECT d.id, d.text, d.metadata FROM documents d WHERE d.collection_id = ? "
+                f"AND ({where_sql}) ORDER BY d.rowid LIMIT ? OFFSET ?",
+                (cid, *params, -1 if limit is None else limit, offset),
+            ).fetchall()
+        return [Document(i, t, json_to_metadata(m)) for i, t, m in rows]
+
+    def chunk_spans(self, labels: Sequence[int]) -> dict[int, tuple[int, int, int]]:
+        """``{label: (idx, start, end)}``."""
+        out: dict[int, tuple[int, int, int]] = {}
+        with self.read() as db:
+            for part in _chunks([int(x) for x in labels]):
+                marks = ",".join("?" * len(part))
+                for label, idx, start, end in db.execute(
+                    f"SELECT label, idx, start, end FROM chunks WHERE label IN ({marks})",
+                    tuple(part),
+                ):
+                    out[int(label)] = (int(idx), int(start), int(end))
+        return out
+
+    def label_map(self, cid: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """``(version, labels, doc_rowids)`` of every chunk, ascending by label, one snapshot."""
+        with self.read() as db:
+            version = int(
+                db.execute("SELECT version FROM collections WHERE id = ?", (cid,)).fetchone()[0]
+            )
+            rows = db.execute(
+                "SELECT label, doc_rowid FROM chunks WHERE collection_id = ? ORDER BY label", (cid,)
+            ).fetchall()
+        pairs = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        return version, pairs[:, 0].copy(), pairs[:, 1].copy()
+
+    def vectors(
+        self,
+        cid: int,
+        dim: int,
+        labels: Sequence[int] | None = None,
+        after: int = 0,
+        batch: int = 20_000,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``(labels, doc_rowids, vectors)`` in batches, ascending by label.
+
+        Either every chunk with ``label > after``, or exactly ``labels``.
+        """
+        with self.read() as db:
+            if labels is not None:
+                wanted = sorted(int(x) for x in labels)
+                for part in _chunks(wanted):
+                    marks = ",".join("?" * len(part))
+                    rows = db.execute(
+                        f"SELECT label, doc_rowid, vector FROM chunks WHERE label IN "
+                        f"({marks}) ORDER BY label",
+                        tuple(part),
+                    ).fetchall()
+                    yield self._unpack(rows, dim)
+                return
+            cursor = db.execute(
+                "SELECT label, doc_rowid, vector FROM chunks WHERE collection_id = ? "
+                "AND label > ? ORDER BY label",
+                (cid, after),
+            )
+            while rows := cursor.fetchmany(batch):
+                yield self._unpack(rows, dim)
+
+    @staticmethod
+    def _unpack(rows: list[Any], dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        labels = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        docs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+        return labels, docs, blobs_to_matrix([r[2] for r in rows], dim)
+
+    # --- lexical --------------------------------------------------------------------------
+    def lexical(
+        self, cid: int, match: str, k: int, where_sql: str | None = None, params: Sequence[Any] = ()
+    ) -> list[tuple[int, float]]:
+        """``(rowid, bm25 score)`` best first; higher is better."""
+        sql = f"SELECT rowid, -bm25(fts_{cid}) AS s FROM fts_{cid} WHERE fts_{cid} MATCH ?"
+        args: list[Any] = [match]
+        if where_sql is not None:
+            sql += (
+                f" AND rowid IN (SELECT d.rowid FROM documents d WHERE d.collection_id = ? "
+                f"AND ({where_sql}))"
+            )
+            args += [cid, *params]
+        sql += " ORDER BY s DESC, rowid LIMIT ?"
+        with self._lock:
+            try:
+                rows = self.db.execute(sql, (*args, k)).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"lexical search failed: {exc}") from exc
+        return [(int(r), float(s)) for r, s in rows]
+
+    # --- maintenance ---------------------------------------------------------------------
+    def integrity(self, cid: int, dim: int) -> list[str]:
+        """Problems found in one collection's rows (empty list: consistent)."""
+        problems = []
+        with self.read() as db:
+            orphans = db.execute(
+                "SELECT count(*) FROM documents d WHERE d.collection_id = ? AND "
+                "NOT EXISTS (SELECT 1 FROM chunks c WHERE c.doc_rowid = d.rowid)",
+                (cid,),
+            ).fetchone()[0]
+            if orphans:
+                problems.append(f"{orphans} documents have no vectors")
+            bad = db.execute(
+                "SELECT count(*) FROM chunks WHERE collection_id = ? AND length(vector) != ?",
+                (cid, 4 * dim),
+            ).fetchone()[0]
+            if bad:
+                problems.append(f"{bad} vectors do not have dimension {dim}")
+            n_docs = db.execute(
+                "SELECT count(*) FROM documents WHERE collection_id = ? AND text IS NOT NULL",
+                (cid,),
+            ).fetchone()[0]
+            n_fts = db.execute(f"SELECT count(*) FROM fts_{cid}").fetchone()[0]
+            if n_docs != n_fts:
+                problems.append(f"lexical index holds {n_fts} documents, the store {n_docs}")
+            try:
+                db.execute(f"INSERT INTO fts_{cid}(fts_{cid}, rank) VALUES ('integrity-check', 1)")
+            except sqlite3.DatabaseError as exc:
+                problems.append(f"lexical index is damaged: {exc}")
+        return problems
+
+    def compact(self) -> None:
+        with self._lock:
+            for record in self.collections():
+                self.db.execute(f"INSERT INTO fts_{record.id}(fts_{record.id}) VALUES ('optimize')")
+            self.db.execute("VACUUM")
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def quick_check(self) -> list[str]:
+        with self._lock:
+            rows = self.db.execute("PRAGMA quick_check").fetchall()
+        return [] if rows == [("ok",)] else [f"sqlite: {r[0]}" for r in rows]

@@ -1,0 +1,131 @@
+"""Collections with the real model: the seeds' example, exact search vs numpy, chunks, models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import semkit
+from semkit.errors import InputError, ModelError
+
+TUTORIAL = [
+    "Python is a high-level programming language",
+    "Machine learning is a subset of artificial intelligence",
+    "Neural networks are inspired by the human brain",
+    "Gradient descent is an optimization algorithm used to train models",
+    "The Eiffel Tower is located in Paris",
+]
+
+
+def test_the_seeds_tutorial_example(db):
+    docs = db.collection("tutorial")
+    docs.add(TUTORIAL, ids=["python", "ml", "nn", "gd", "paris"])
+    hits = docs.search("how do AI models learn?", k=3)
+    assert {h.id for h in hits} == {"ml", "nn", "gd"}
+    assert hits[0].score >= hits[1].score >= hits[2].score
+    assert all(isinstance(h, semkit.Hit) and -1 <= h.score <= 1 for h in hits)
+
+
+def test_exact_top10_equals_numpy(db, sentences, default_provider):
+    coll = db.collection("s", index="exact")
+    coll.add(sentences, ids=[f"s{i}" for i in range(len(sentences))])
+    emb = semkit.Embedder(default_provider, cache=False)
+    doc_vecs = emb.encode(sentences)
+    for query in ["a sporting event", "healthy food", "computer programs"]:
+        q = emb.encode(query, kind="query")
+        scores = doc_vecs @ q
+        order = np.argsort(-scores, kind="stable")[:10]
+        hits = coll.search(query, k=10)
+        assert [h.id for h in hits] == [f"s{i}" for i in order]
+        np.testing.assert_allclose([h.score for h in hits], scores[order], atol=1e-5)
+
+
+def test_batch_queries_and_query_vectors(db, sentences):
+    coll = db.collection("s")
+    coll.add(sentences)
+    batch = coll.search(["the weather", "music"], k=2)
+    assert len(batch) == 2 and all(len(hits) == 2 for hits in batch)
+    vec = coll.embedder.encode("music", kind="query")
+    assert [h.id for h in coll.search(vec, k=2)] == [h.id for h in batch[1]]
+
+
+def test_long_documents_are_chunked_and_hits_carry_the_best_chunk(db):
+    coll = db.collection("long")
+    filler = " ".join(f"The committee discussed budget item number {i}." for i in range(120))
+    text = (
+        filler + " Meanwhile, penguins huddle together to survive the Antarctic winter. " + filler
+    )
+    coll.add([text, "A short note about taxes."], ids=["long", "short"])
+    assert coll.info()["vectors"] > 3
+    hit = coll.search("how do penguins stay warm in Antarctica?", k=1)[0]
+    assert hit.id == "long" and hit.text == text
+    assert "penguins" in hit.chunk.text
+    assert text[hit.chunk.start : hit.chunk.end] == hit.chunk.text
+
+
+def test_truncate_policy_embeds_one_chunk_per_document(db):
+    coll = db.collection("mteb", chunking={"truncate": True})
+    coll.add(["word " * 600, "short"])
+    assert coll.info()["vectors"] == 2
+
+
+def test_collection_refuses_another_model_and_wrong_vectors(db):
+    db.collection("c").add(["hello"])
+    with pytest.raises(ModelError, match="cannot be mixed"):
+        db.collection("c", model="hashing:384")
+    with pytest.raises(InputError, match="dims"):
+        db.collection("c", dims=128)
+    with pytest.raises(InputError, match="metric"):
+        db.collection("c", metric="dot")
+    coll = db.collection("c")
+    with pytest.raises(InputError, match="384-dimensional"):
+        coll.add(["x"], embeddings=np.ones((1, 12)))
+    with pytest.raises(InputError, match="NaN"):
+        coll.add(["x"], embeddings=np.full((1, 384), np.nan))
+    with pytest.raises(InputError, match="text #1 is empty"):
+        coll.add(["fine", " "])
+    assert coll.count() == 1  # nothing from a refused call was written
+
+
+def test_reopening_gives_identical_results(tmp_path, sentences):
+    with semkit.open(tmp_path / "db") as db:
+        db.collection("s").add(sentences)
+        before = db.collection("s").search("the ocean", k=5)
+    with semkit.open(tmp_path / "db") as db:
+        after = db.collection("s").search("the ocean", k=5)
+    assert [(h.id, round(h.score, 6)) for h in before] == [(h.id, round(h.score, 6)) for h in after]
+
+
+def test_matryoshka_collection(db, sentences):
+    coll = db.collection("small", dims=64)
+    coll.add(sentences[:20])
+    assert coll.dim == 64 and coll.info()["dims"] == 64
+    assert len(coll.search("food", k=3)) == 3
+
+
+def test_more_like_this(db):
+    coll = db.collection("t")
+    coll.add(
+        [*TUTORIAL, "Stochastic gradient descent updates weights on mini-batches"],
+        ids=["python", "ml", "nn", "gd", "paris", "sgd"],
+    )
+    hits = coll.more_like_this(["nn"], k=2)
+    assert "nn" not in {h.id for h in hits} and hits[0].id in {"ml", "gd", "sgd"}
+    plain = {h.id: h.score for h in coll.more_like_this(["ml"], k=5)}
+    pushed = {h.id: h.score for h in coll.more_like_this(["ml"], negative_ids=["gd"], k=5)}
+    assert "gd" not in pushed  # examples are left out
+    assert pushed["sgd"] < plain["sgd"]  # like the negative example: pushed down
+    assert pushed["paris"] - pushed["sgd"] > plain["paris"] - plain["sgd"]
+    with pytest.raises(InputError, match="no document"):
+        coll.more_like_this(["nope"])
+
+
+def test_reindex_switches_model_on_purpose(db, sentences):
+    coll = db.collection("r", model="hashing:32")
+    coll.add(sentences[:30], ids=[f"d{i}" for i in range(30)])
+    report = coll.reindex("default")
+    assert report.written == 30
+    again = db.collection("r")
+    assert again.info()["model_id"] == semkit.DEFAULT_MODEL_ID and again.dim == 384
+    assert again.count() == 30 and db.collections() == ["r"]
+    assert len(again.search("sport", k=3)) == 3
