@@ -48,7 +48,8 @@ Semantics (the tests hold a pure-Python reference evaluator of exactly these):
   level it tests the document text (``NULL`` text never matches); on a field it
   means "the string contains the substring" or "the array has an element equal
   to the value" (elements are not searched for substrings). The needle must be
-  non-empty: an empty one would match everything.
+  non-empty: an empty one would match everything. No Unicode normalisation is
+  applied (a composed "é" does not match "e" + combining accent).
 - **Fields**: dots always split (``"a.b"`` is key ``b`` inside object ``a``; a
   key containing a dot cannot be addressed), segments are object keys only
   (``"tags.0"`` does not index arrays), and walking through anything that is not
@@ -61,6 +62,10 @@ Semantics (the tests hold a pure-Python reference evaluator of exactly these):
 Cost: every field test is ``json_type``/``json_extract`` on the row's metadata
 (SQLite caches the parse within a row); ``json_each`` runs only for rows whose
 field is an array. The filter adds no joins, sorts or temp tables: one pass.
+Limits, refused with ``InputError``: ``MAX_DEPTH`` levels of $and/$or/$not (the
+parser stack of SQLite 3.40) and ``MAX_CONDITIONS`` conditions (prepare time).
+A long ``$in`` is one condition, but each value is bound twice, so it stays
+under SQLite's bound-parameter limit (32766 by default) up to ~16000 values.
 """
 
 from __future__ import annotations
@@ -90,7 +95,8 @@ FIELD_OPERATORS = (
     "$not",
 )
 TOP_LEVEL_OPERATORS = ("$and", "$or", "$not", "$contains")
-MAX_DEPTH = 32  # nested $and/$or/$not; far below SQLite's expression-depth limit
+MAX_DEPTH = 32  # nested $and/$or/$not; SQLite 3.40's parser fails near 65 levels
+MAX_CONDITIONS = 1000  # SQLite's prepare time grows quadratically: ~0.2 s at 1000, 70 s at 16000
 _FANOUT = 16
 
 _RANGE_SQL = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
@@ -125,6 +131,15 @@ class _Compiler:
         self.meta = f"{alias}.metadata"
         self.text = f"{alias}.text"
         self.elem = f"{alias}_el"  # never equal to ``alias``, so the correlation stays unambiguous
+        self.conditions = 0
+
+    def count(self, at: str) -> None:
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise InputError(
+                f"{at}: filter has more than {MAX_CONDITIONS} conditions; "
+                "match many values of one field with a single $in or $nin instead of long $or lists"
+            )
 
     # --- filters -------------------------------------------------------------------------
 
@@ -134,7 +149,7 @@ class _Compiler:
                 f"{at}: a filter must be a dict such as {{'lang': 'en'}}, got {_kind(where)}"
             )
         if depth > MAX_DEPTH:
-            raise InputError(f"{at}: filter nested deeper than {MAX_DEPTH} levels")
+            raise InputError(_too_deep())
         parts = []
         for key, value in where.items():
             here = f"{at}[{key!r}]"
@@ -145,6 +160,7 @@ class _Compiler:
             elif key == "$not":
                 parts.append(_negate(self.filter(value, here, depth + 1)))
             elif key == "$contains":
+                self.count(here)
                 needle = _needle(value, here, "text")
                 parts.append((f"(ifnull(instr({self.text}, ?), 0) > 0)", [needle]))
             elif key.startswith("$"):
@@ -163,13 +179,15 @@ class _Compiler:
 
     def logical(self, op: str, value: Any, at: str, depth: int) -> Sql:
         if not isinstance(value, list | tuple) or not value:
-            raise InputError(f"{at}: {op} needs a non-empty list of filters, got {_kind(value)}")
+            got = "an empty list" if isinstance(value, list | tuple) else _kind(value)
+            raise InputError(f"{at}: {op} needs a non-empty list of filters, got {got}")
         parts = [self.filter(f, f"{at}[{i}]", depth + 1) for i, f in enumerate(value)]
         return _join(op[1:].upper(), parts)
 
     def field(self, name: str, value: Any, at: str, depth: int) -> Sql:
         path = _json_path(name, at)
         if not isinstance(value, dict):
+            self.count(at)
             return self.match(path, _eq_pred(_scalar(value, at, "a field value")))
         if not value:
             raise InputError(
@@ -177,7 +195,7 @@ class _Compiler:
                 f"field operators: {', '.join(FIELD_OPERATORS)}"
             )
         if depth > MAX_DEPTH:
-            raise InputError(f"{at}: filter nested deeper than {MAX_DEPTH} levels")
+            raise InputError(_too_deep())
         return _join(
             "AND", [self.operator(path, name, op, q, at, depth) for op, q in value.items()]
         )
@@ -190,6 +208,8 @@ class _Compiler:
                 f"reach nested fields with dot notation such as 'author.name', or use one of "
                 f"{', '.join(FIELD_OPERATORS)}"
             )
+        if op != "$not":
+            self.count(here)
         if op in ("$eq", "$ne"):
             matched = self.match(path, _eq_pred(_scalar(q, here, op)))
             return matched if op == "$eq" else _negate(matched)
@@ -252,8 +272,6 @@ class _Compiler:
             f"json_each({self.meta}, ?) AS {self.elem} WHERE ",
             [path, path],
         )
-        if not element:
-            return _cat("(", *_interleave(" OR ", scalar), ")") if scalar else ("0", [])
         return _cat(
             "(",
             *_interleave(" OR ", [*scalar, _cat(array, *_interleave(" OR ", element), ")")]),
@@ -437,6 +455,10 @@ def _hint(value: Any) -> str:
     if isinstance(value, dict):
         return "; reach nested fields with dot notation such as 'author.name'"
     return ""
+
+
+def _too_deep() -> str:
+    return f"filter nested deeper than {MAX_DEPTH} levels of $and/$or/$not; flatten it"
 
 
 def _did_you_mean(op: str, valid: tuple[str, ...]) -> str:
