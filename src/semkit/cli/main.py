@@ -11,7 +11,7 @@ import warnings
 
 import typer
 
-from semkit.cli import collections, embed_cmds, models_cmds
+from semkit.cli import collections, embed_cmds, eval_cmds, models_cmds
 from semkit.errors import SemkitError
 
 app = typer.Typer(
@@ -37,6 +37,7 @@ app.command()(collections.verify)
 app.command()(collections.compact)
 app.command()(collections.reindex)
 app.add_typer(collections.index_app, name="index")
+app.add_typer(eval_cmds.eval_app, name="eval")
 app.add_typer(models_cmds.cache_app, name="cache")
 
 

@@ -29,6 +29,7 @@ log = logging.getLogger("semkit.index")
 
 HNSW_MIN_VECTORS = 50_000  # "auto" switches from exact to HNSW at this many vectors
 PERSIST_EVERY = 0.10  # save the HNSW file when this share of it changed since the last save
+PENDING_MAX = 50_000  # committed vectors buffered before they are added to the index in bulk
 INDEX_KINDS = ("auto", "exact", "hnsw")
 
 
@@ -55,6 +56,10 @@ class IndexedVectors:
         self._docs = np.zeros(0, dtype=np.int64)  # the document rowid of each label
         self._version = -1  # store version the index reflects
         self._unsaved = 0
+        # Vectors committed by this process but not yet in the index: added in bulk (one big
+        # add builds HNSW far faster than many small ones) before the next search or save.
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._pending_count = 0
         self._lock = threading.RLock()
         self.events: list[str] = []  # what loading did: "loaded", "rebuilt: <why>", ...
 
@@ -70,8 +75,23 @@ class IndexedVectors:
                 self._load()
             elif self.store.version(self.cid) != self._version:
                 self._reconcile()
+            self._flush_pending()
             assert self._index is not None
             return self._index
+
+    def _flush_pending(self) -> None:
+        if not self._pending or self._index is None:
+            return
+        labels = np.concatenate([p[0] for p in self._pending])
+        docs = np.concatenate([p[1] for p in self._pending])
+        vectors = np.concatenate([p[2] for p in self._pending])
+        self._pending, self._pending_count = [], 0
+        self._index.add(labels, vectors)
+        self._labels = np.concatenate([self._labels, labels])
+        self._docs = np.concatenate([self._docs, docs])
+        if len(self._labels) > 1 and np.any(np.diff(self._labels) <= 0):
+            order = np.argsort(self._labels, kind="stable")
+            self._labels, self._docs = self._labels[order], self._docs[order]
 
     def doc_rowids(self, labels: np.ndarray) -> np.ndarray:
         """Document rowid of each label (-1 for -1)."""
@@ -138,6 +158,7 @@ class IndexedVectors:
 
     def _reconcile(self) -> None:
         assert self._index is not None
+        self._flush_pending()
         version, labels, docs = self.store.label_map(self.cid)
         have = self._index.labels()
         extra = np.setdiff1d(have, labels, assume_unique=True)
@@ -172,18 +193,24 @@ class IndexedVectors:
                 self._version = version
             if removed:
                 gone = np.asarray(removed, dtype=np.int64)
+                self._pending = [
+                    (lab[k], doc[k], vec[k])
+                    for lab, doc, vec in self._pending
+                    for k in [~np.isin(lab, gone)]
+                ]
+                self._pending_count = sum(len(p[0]) for p in self._pending)
                 self._index.remove(gone)
                 keep = ~np.isin(self._labels, gone)
                 self._labels, self._docs = self._labels[keep], self._docs[keep]
             if added:
                 pairs = np.asarray(added, dtype=np.int64)
                 assert vectors is not None and len(vectors) == len(pairs)
-                self._index.add(pairs[:, 0], vectors)
-                self._labels = np.concatenate([self._labels, pairs[:, 0]])
-                self._docs = np.concatenate([self._docs, pairs[:, 1]])
-                if len(self._labels) > 1 and np.any(np.diff(self._labels) <= 0):
-                    order = np.argsort(self._labels, kind="stable")
-                    self._labels, self._docs = self._labels[order], self._docs[order]
+                self._pending.append(
+                    (pairs[:, 0], pairs[:, 1], np.asarray(vectors, dtype=np.float32))
+                )
+                self._pending_count += len(pairs)
+                if self._pending_count >= PENDING_MAX:
+                    self._flush_pending()
             self._unsaved += len(added) + len(removed)
             if isinstance(self._index, HnswIndex):
                 if self._index.needs_rebuild:
@@ -197,6 +224,7 @@ class IndexedVectors:
         with self._lock:
             if not isinstance(self._index, HnswIndex) or (only_if_needed and not self._unsaved):
                 return 0
+            self._flush_pending()
             params, sections = self._index.to_sections()
             size = write_index_file(
                 self.path,
@@ -212,7 +240,9 @@ class IndexedVectors:
             kind = self._decide_kind()
             self._index = self._new_index(kind)
             self._unsaved = 0
+            self._pending, self._pending_count = [], 0
             self._labels = np.zeros(0, dtype=np.int64)
+            self._docs = np.zeros(0, dtype=np.int64)
             self._reconcile()
             self._unsaved = max(self._unsaved, 1)
             self.events.append("rebuilt: on request")
