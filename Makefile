@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.semkit-installed
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench eval venv clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/cache.py
+	$(BIN)/python bench/crash.py
+
+# Full-dataset quality runs (SciFact, STS-B in ../shared/data or $$SEMKIT_DATA): bench/results/quality.md
+eval: $(STAMP)
+	$(BIN)/python bench/quality.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache

@@ -92,15 +92,16 @@ def test_duplicates_embedded_once_and_cache_hits_skip_the_model(default_provider
     np.testing.assert_array_equal(again, first[[1, 0]])
 
 
-def test_cache_key_separates_dims_and_normalisation(default_provider, tmp_path):
+def test_matryoshka_prefixes_come_from_the_cached_full_vector(default_provider, tmp_path):
     cache = tmp_path / "c"
-    Embedder(default_provider, cache=cache).encode(["same text"])
+    full = Embedder(default_provider, cache=cache).encode(["same text"])
     e = Embedder(default_provider, cache=cache, dims=128)
-    assert e.encode(["same text"]).shape == (1, 128)
-    assert e.last_stats.embedded == 1
+    small = e.encode(["same text"])
+    assert small.shape == (1, 128) and e.last_stats.embedded == 0  # cut from the cache
+    np.testing.assert_allclose(small[0], full[0, :128] / np.linalg.norm(full[0, :128]), atol=1e-6)
     raw = Embedder(default_provider, cache=cache, normalize_embeddings=False)
     raw.encode(["same text"])
-    assert raw.last_stats.embedded == 1
+    assert raw.last_stats.embedded == 1  # unnormalised vectors are cached apart
 
 
 @pytest.mark.parametrize(

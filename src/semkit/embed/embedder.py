@@ -219,8 +219,11 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         unique = list(dict.fromkeys(texts))
         fingerprint = self.fingerprint
+        # Local models: the cache holds the full vector and Matryoshka prefixes are cut from
+        # it, so changing ``dims`` never embeds a text again. APIs produce ``dims`` themselves.
+        stored_dims = self.dims if self.provider.supports_dims else None
         keys = {
-            t: cache_key(fingerprint, self.dims, self.normalize_embeddings, prompt, t)
+            t: cache_key(fingerprint, stored_dims, self.normalize_embeddings, prompt, t)
             for t in unique
         }
         vectors: dict[str, np.ndarray] = {}
@@ -245,7 +248,21 @@ class Embedder:
                 f"vectors of different sizes {sorted(dims)} for one model; "
                 f"clear the cache (`semkit cache clear`)"
             )
-        return np.stack([vectors[t] for t in texts]).astype(np.float32, copy=False)
+        out = np.stack([vectors[t] for t in texts]).astype(np.float32, copy=False)
+        return self._truncate(out) if stored_dims is None and self.dims else out
+
+    def _truncate(self, arr: np.ndarray) -> np.ndarray:
+        """The Matryoshka prefix of each vector, re-normalised if the embedder normalises."""
+        arr = np.ascontiguousarray(arr[:, : self.dims])
+        if self.normalize_embeddings:
+            norms = np.linalg.norm(arr, axis=1, keepdims=True)
+            if (norms == 0).any():
+                raise ProviderError(
+                    f"the first {self.dims} dimensions of a {self.model_id} vector are all "
+                    f"zero and cannot be normalised; choose a larger dims"
+                )
+            arr = arr / norms
+        return arr
 
     def _embed_missing(
         self,
@@ -282,7 +299,7 @@ class Embedder:
                 bar.update(len(block))
 
     def _finish(self, raw: Any, n: int) -> np.ndarray:
-        """Check a provider's answer, then truncate and normalise it."""
+        """Check a provider's answer, then normalise it (truncation comes after the cache)."""
         try:
             arr = np.asarray(raw, dtype=np.float32)
         except (TypeError, ValueError) as exc:
@@ -301,8 +318,6 @@ class Embedder:
                 f"{self.model_id} returned non-finite values (NaN/inf) for "
                 f"{int(bad.sum())} of {n} texts; nothing was cached"
             )
-        if self.dims and arr.shape[1] > self.dims:
-            arr = arr[:, : self.dims]
         if self.normalize_embeddings:
             norms = np.linalg.norm(arr, axis=1, keepdims=True)
             if (norms == 0).any():
