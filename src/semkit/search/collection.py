@@ -149,41 +149,50 @@ class Collection:
         batch: int = WRITE_BATCH,
         progress: Callable[[int], None] | None = None,
     ) -> WriteReport:
-        """Stream ``Record(text, id, metadata)`` objects in committed batches (bulk ingest)."""
-        totals = WriteReport([])
-        buffer: list[Any] = []
+        """Stream ``Record(text, id, metadata)`` objects in committed batches (bulk ingest).
 
-        def flush() -> WriteReport:
-            report = self._write(
-                [r.text for r in buffer],
-                [r.id for r in buffer],
-                [r.metadata for r in buffer],
-                None,
-                replace=replace,
-                show_progress_bar=False,
-                batch_size=None,
+        Records without an id get one derived from their text, so a repeated text is
+        one document; a repeated explicit id in one batch is an error.
+        """
+        reports: list[WriteReport] = []
+        buffer: dict[str, Any] = {}
+        skipped = 0
+
+        def flush() -> None:
+            reports.append(
+                self._write(
+                    [r.text for r in buffer.values()],
+                    list(buffer),
+                    [r.metadata for r in buffer.values()],
+                    None,
+                    replace=replace,
+                    show_progress_bar=False,
+                    batch_size=None,
+                )
             )
             if progress is not None:
                 progress(len(buffer))
             buffer.clear()
-            return report
 
-        reports = []
         for record in records:
-            buffer.append(record)
+            doc_id = record.id if record.id is not None else auto_id(record.text, None)
+            if doc_id in buffer:
+                if record.id is not None:
+                    raise InputError(f"id {doc_id!r} appears twice in the input")
+                skipped += 1  # the same text again: already queued
+                continue
+            buffer[doc_id] = record
             if len(buffer) >= batch:
-                reports.append(flush())
+                flush()
         if buffer:
-            reports.append(flush())
-        for r in reports:
-            totals = WriteReport(
-                totals.ids + r.ids,
-                totals.written + r.written,
-                totals.unchanged + r.unchanged,
-                totals.metadata_only + r.metadata_only,
-                totals.embedded + r.embedded,
-            )
-        return totals
+            flush()
+        return WriteReport(
+            [i for r in reports for i in r.ids],
+            sum(r.written for r in reports),
+            sum(r.unchanged for r in reports) + skipped,
+            sum(r.metadata_only for r in reports),
+            sum(r.embedded for r in reports),
+        )
 
     def _check_inputs(
         self,
