@@ -102,7 +102,7 @@ def _deepen(
     short: list[int] = []
     while pending:
         labels, scores = vectors.search(
-            queries[pending], fetch, allowed, exact=exact, ef=max(ef or 0, fetch)
+            queries[pending], fetch, allowed, exact=exact, ef=max(ef, fetch) if ef else None
         )
         deeper: list[int] = []
         for row, q in enumerate(pending):
