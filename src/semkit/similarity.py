@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-from semkit.errors import InputError
+from semkit.errors import InputError, SemkitError
 
 Metric = Literal["cosine", "dot", "euclidean"]
 METRICS: tuple[str, ...] = ("cosine", "dot", "euclidean")
@@ -44,17 +44,23 @@ def _pair(a: object, b: object) -> tuple[np.ndarray, np.ndarray, bool]:
     return ma, mb, single
 
 
-def normalize(x: object, name: str = "vectors") -> np.ndarray:
-    """Rows scaled to unit length; a zero row is an error (its direction is undefined)."""
-    m = as_matrix(x, name)
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
+def normalize_rows(
+    matrix: np.ndarray, what: str = "vectors", error: type[SemkitError] = InputError
+) -> np.ndarray:
+    """Rows scaled to unit length; a zero row raises ``error`` (its direction is undefined)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     zero = norms[:, 0] == 0
     if zero.any():
-        raise InputError(
-            f"{name} row {int(np.argmax(zero))} is a zero vector; cosine "
-            f"similarity is undefined for it"
+        raise error(
+            f"{what} row {int(np.argmax(zero))} is a zero vector, which has no direction "
+            f"(cosine similarity is undefined for it)"
         )
-    return m / norms
+    return matrix / norms
+
+
+def normalize(x: object, name: str = "vectors") -> np.ndarray:
+    """``x`` as a checked matrix with rows scaled to unit length."""
+    return normalize_rows(as_matrix(x, name), name)
 
 
 def _result(scores: np.ndarray, single: bool) -> float | np.ndarray:

@@ -50,7 +50,7 @@ def test_folder_of_text_files(tmp_path):
 @pytest.mark.parametrize(
     "name,content,message",
     [
-        ("bad.jsonl", '{"text": "ok"}\n{oops\n', "bad.jsonl:2: invalid JSON"),
+        ("bad.jsonl", '{"text": "ok"}\n{oops\n', "bad.jsonl:2: not valid JSON"),
         ("list.jsonl", '["a"]\n', "expected a JSON object"),
         ("nofield.jsonl", '{"body": "a"}\n', "no field 'text'"),
         ("a.xml", "<a/>", "unsupported format"),

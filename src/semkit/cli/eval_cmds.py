@@ -110,8 +110,14 @@ def retrieval(
         print_json(payload)
         return
     shown = [m for m in MAIN if m in results[0].scores] or list(results[0].scores)[:4]
-    headers = [m.replace("ndcg", "nDCG").replace("map", "MAP").replace("recall", "Recall")
-               .replace("mrr", "MRR").replace("_at_", "@") for m in shown]
+    headers = [
+        m.replace("ndcg", "nDCG")
+        .replace("map", "MAP")
+        .replace("recall", "Recall")
+        .replace("mrr", "MRR")
+        .replace("_at_", "@")
+        for m in shown
+    ]
     table(
         ["mode", "dims", "documents", "index", *headers, "build s", "search s"],
         [

@@ -21,6 +21,7 @@ from semkit.embed.base import Provider
 from semkit.embed.cache import EmbeddingCache, cache_key
 from semkit.embed.registry import resolve
 from semkit.errors import InputError, ProviderError
+from semkit.similarity import normalize_rows
 from semkit.text.chunking import chunk_text
 from semkit.text.tokens import Tokenizer
 from semkit.types import Chunk
@@ -254,15 +255,11 @@ class Embedder:
     def _truncate(self, arr: np.ndarray) -> np.ndarray:
         """The Matryoshka prefix of each vector, re-normalised if the embedder normalises."""
         arr = np.ascontiguousarray(arr[:, : self.dims])
-        if self.normalize_embeddings:
-            norms = np.linalg.norm(arr, axis=1, keepdims=True)
-            if (norms == 0).any():
-                raise ProviderError(
-                    f"the first {self.dims} dimensions of a {self.model_id} vector are all "
-                    f"zero and cannot be normalised; choose a larger dims"
-                )
-            arr = arr / norms
-        return arr
+        if not self.normalize_embeddings:
+            return arr
+        return normalize_rows(
+            arr, f"the first {self.dims} dimensions of the vectors", ProviderError
+        )
 
     def _embed_missing(
         self,
@@ -319,13 +316,7 @@ class Embedder:
                 f"{int(bad.sum())} of {n} texts; nothing was cached"
             )
         if self.normalize_embeddings:
-            norms = np.linalg.norm(arr, axis=1, keepdims=True)
-            if (norms == 0).any():
-                raise ProviderError(
-                    f"{self.model_id} returned a zero vector, which cannot be "
-                    f"normalised; nothing was cached"
-                )
-            arr = arr / norms
+            arr = normalize_rows(arr, f"{self.model_id} output; nothing was cached:", ProviderError)
         return np.ascontiguousarray(arr, dtype=np.float32)
 
     def _check_lengths(self, texts: list[str], prompt: str) -> int:

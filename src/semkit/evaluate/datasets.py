@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from semkit.errors import InputError
+from semkit.text.io import iter_jsonl
 
 Corpus = dict[str, dict[str, str]]
 Qrels = dict[str, dict[str, int]]
@@ -82,21 +81,6 @@ def _need_file(path: Path, what: str) -> Path:
     return path
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank line of a JSON-lines file."""
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise InputError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
-            yield n, row
-
-
 def _field(row: dict[str, Any], key: str, path: Path, n: int, required: bool = True) -> str:
     value = row.get(key)
     if value is None:
@@ -113,7 +97,7 @@ def _field(row: dict[str, Any], key: str, path: Path, n: int, required: bool = T
 def _read_corpus(path: Path) -> Corpus:
     corpus: Corpus = {}
     lines: dict[str, int] = {}
-    for n, row in _jsonl(path):
+    for n, row in iter_jsonl(path):
         doc_id = _field(row, "_id", path, n)
         if doc_id in lines:
             raise InputError(
@@ -131,7 +115,7 @@ def _read_corpus(path: Path) -> Corpus:
 
 def _read_queries(path: Path) -> dict[str, str]:
     queries: dict[str, str] = {}
-    for n, row in _jsonl(path):
+    for n, row in iter_jsonl(path):
         qid = _field(row, "_id", path, n)
         if qid in queries:
             raise InputError(f"{path}:{n}: duplicate query id {qid!r}")

@@ -25,7 +25,7 @@ from semkit.search.dense import DocMatch, search_documents
 from semkit.search.filters import compile_where
 from semkit.search.fusion import RRF_K, reciprocal_rank_fusion
 from semkit.search.lexical import match_expression
-from semkit.similarity import as_matrix
+from semkit.similarity import as_matrix, normalize_rows
 from semkit.store.codec import content_hash, metadata_to_json, vector_to_blob
 from semkit.store.sqlite import CollectionRecord, DocumentWrite, WriteResult
 from semkit.types import Chunk, Document, Hit
@@ -252,13 +252,7 @@ class Collection:
                 f"{self.name!r} holds {self.dim}-dimensional vectors"
             )
         if self.normalize:
-            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-            if (norms == 0).any():
-                raise InputError(
-                    f"{what} row {int(np.argmax(norms[:, 0] == 0))} is a zero "
-                    f"vector; cosine similarity is undefined for it"
-                )
-            matrix = matrix / norms
+            matrix = normalize_rows(matrix, what)
         return np.ascontiguousarray(matrix, dtype=np.float32)
 
     def _write(

@@ -71,7 +71,8 @@ def _records_from_rows(
         yield Record(text, None if rid is None else str(rid), meta)
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for each non-blank line of a JSON-lines file."""
     with _open_text(path) as f:
         try:
             for line_no, line in enumerate(f, 1):
@@ -80,9 +81,11 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise InputError(f"{path}:{line_no}: invalid JSON: {exc.msg}") from exc
+                    raise InputError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from exc
                 if not isinstance(row, dict):
-                    raise InputError(f"{path}:{line_no}: expected a JSON object per line")
+                    raise InputError(
+                        f"{path}:{line_no}: expected a JSON object, got {type(row).__name__}"
+                    )
                 yield line_no, row
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}: not valid UTF-8 ({exc.reason})") from exc
@@ -156,7 +159,7 @@ def read_records(
     if suffix == ".txt":
         yield from _txt_records(p)
     elif suffix == ".jsonl":
-        yield from _records_from_rows(_jsonl_rows(p), p, text_field, id_field)
+        yield from _records_from_rows(iter_jsonl(p), p, text_field, id_field)
     elif suffix in (".csv", ".tsv"):
         yield from _records_from_rows(_csv_rows(p), p, text_field, id_field)
     elif suffix == ".parquet":
