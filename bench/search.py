@@ -26,6 +26,7 @@ from common import data_dir, report
 from semkit.embed.embedder import TruncationWarning
 from semkit.evaluate import load_beir
 from semkit.evaluate.collections import build_collection
+from semkit.index.hnsw import DEFAULT_EF_SEARCH
 from semkit.search.database import Database
 
 K = 10
@@ -71,7 +72,7 @@ def scifact() -> None:
                     [
                         chunking,
                         coll.info()["vectors"],
-                        ef or "default (128)",
+                        ef or f"default ({DEFAULT_EF_SEARCH})",
                         recall(approx, exact),
                         1e3 * float(np.median(lat)),
                         build,
@@ -170,7 +171,7 @@ def million(n: int = 1_000_000) -> None:
             t = time.perf_counter()
             approx = coll.search(data.queries, k=K, ef=ef)
             batch_s = time.perf_counter() - t
-            rows.append([ef or "default (128)", recall(approx, exact), len(data.queries) / batch_s])
+            rows.append([ef or f"default ({DEFAULT_EF_SEARCH})", recall(approx, exact), len(data.queries) / batch_s])
             print(rows[-1], flush=True)
         size = db.size_bytes()
     report(
