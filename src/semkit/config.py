@@ -49,6 +49,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Directory of the persistent embedding cache.",
     ),
     Setting(
+        "artifacts_dir",
+        "~/.cache/semkit/models",
+        Path,
+        "SEMKIT_ARTIFACTS_DIR",
+        "Files derived from models once per machine: ONNX exports, int8 versions, fidelity.",
+    ),
+    Setting(
+        "backend",
+        "auto",
+        str,
+        "SEMKIT_BACKEND",
+        "Local inference path: auto, torch (fp32), torch-bf16, onnx (fp32), onnx-int8. 'auto' "
+        "picks the fastest path whose vectors stay within cosine 0.995 of fp32 here.",
+    ),
+    Setting(
         "data_dir",
         "../shared/data",
         Path,

@@ -135,7 +135,7 @@ class BrokenProvider(HashingProvider):
         super().__init__(dim=8)
         self.answer = answer
 
-    def embed(self, texts, *, prompt, dims, batch_size):
+    def embed(self, texts, *, prompt, dims, batch_size, variant=""):
         return self.answer(len(texts))
 
 

@@ -39,6 +39,17 @@ DimsOpt = Annotated[
         min=1,
     ),
 ]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help=(
+            "Local inference path: auto (fastest that keeps cosine >= 0.995 to fp32 here), "
+            "torch (fp32), torch-bf16, onnx (fp32), onnx-int8."
+        ),
+        envvar="SEMKIT_BACKEND",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
@@ -67,7 +78,9 @@ def progress_wanted() -> bool:
     return sys.stderr.isatty()
 
 
-def embedder(model: str, dims: int | None = None, **kwargs: Any) -> Any:
+def embedder(model: str, dims: int | None = None, backend: str | None = None, **kwargs: Any) -> Any:
     from semkit.embed import Embedder
 
+    if backend:
+        kwargs["backend"] = backend
     return Embedder(model, dims=dims, **kwargs)

@@ -11,6 +11,7 @@ import numpy as np
 import typer
 
 from semkit.cli.common import (
+    BackendOpt,
     DimsOpt,
     JsonOpt,
     ModelOpt,
@@ -103,6 +104,7 @@ def embed(
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", min=1, help="Texts per model batch.")
     ] = None,
+    backend: BackendOpt = None,
 ) -> None:
     """Embed texts and write their vectors (cached: a text is never embedded twice)."""
     items = _gather(texts or [], input_path, field)
@@ -112,7 +114,7 @@ def embed(
         raise InputError(
             f"unsupported output format '{output.suffix}'; use one of {', '.join(OUTPUT_FORMATS)}"
         )
-    emb = embedder(model, dims)
+    emb = embedder(model, dims, backend)
     vectors = emb.encode(
         items,
         kind=kind,

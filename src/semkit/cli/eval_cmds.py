@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from semkit.cli.collections import CollArg, DbOpt, open_db
-from semkit.cli.common import JsonOpt, ModelOpt, out, print_json, table
+from semkit.cli.common import BackendOpt, JsonOpt, ModelOpt, out, print_json, table
 from semkit.errors import InputError
 
 eval_app = typer.Typer(
@@ -73,6 +73,7 @@ def retrieval(
             "--db", help=("Keep the evaluation database here (default: a temporary one).")
         ),
     ] = None,
+    backend: BackendOpt = None,
     output: Annotated[Path | None, typer.Option("--out", help="Write the results as JSON.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -99,6 +100,7 @@ def retrieval(
             index=index,
             k_values=k_values,
             db_path=db,
+            backend=backend,
             weights=weights,
         )  # type: ignore[arg-type]
     payload = {
@@ -147,6 +149,7 @@ def sts(
     ],
     model: ModelOpt = "default",
     dims: Annotated[int | None, typer.Option(help="Matryoshka truncation.")] = None,
+    backend: BackendOpt = None,
     output: Annotated[Path | None, typer.Option("--out", help="Write the results as JSON.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -155,7 +158,7 @@ def sts(
     from semkit.evaluate import evaluate_sts, load_sts
 
     data = load_sts(pairs)
-    embedder = Embedder(model, dims=dims)
+    embedder = Embedder(model, dims=dims, **({"backend": backend} if backend else {}))
     scores = evaluate_sts(embedder, data)
     payload = {
         "scores": scores,

@@ -57,11 +57,28 @@ class Provider(ABC):
         """Prompts by kind ("query", "document") that the model defines."""
         return {}
 
+    def variant_for(self, n_texts: int) -> str:
+        """The inference path a call embedding ``n_texts`` texts takes ("" = the only one)."""
+        return ""
+
+    def cache_namespaces(self, variant: str) -> list[str]:
+        """Cache namespaces for ``variant``: vectors are stored under the first and may be
+        served from any (a lossy path accepts the exact path's vectors, not the reverse)."""
+        return [self.fingerprint]
+
     @abstractmethod
     def embed(
-        self, texts: list[str], *, prompt: str, dims: int | None, batch_size: int
+        self,
+        texts: list[str],
+        *,
+        prompt: str,
+        dims: int | None,
+        batch_size: int,
+        variant: str = "",
     ) -> np.ndarray:
-        """Raw vectors for ``texts`` (with ``prompt`` prepended), shape (len(texts), d)."""
+        """Raw vectors for ``texts`` (with ``prompt`` prepended), shape (len(texts), d).
+
+        ``variant`` is what ``variant_for`` chose for the whole call."""
 
     def describe(self) -> dict[str, object]:
         """What `semkit models` and collection records show about this model."""

@@ -219,27 +219,37 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         unique = list(dict.fromkeys(texts))
-        fingerprint = self.fingerprint
         # Local models: the cache holds the full vector and Matryoshka prefixes are cut from
         # it, so changing ``dims`` never embeds a text again. APIs produce ``dims`` themselves.
         stored_dims = self.dims if self.provider.supports_dims else None
-        keys = {
-            t: cache_key(fingerprint, stored_dims, self.normalize_embeddings, prompt, t)
-            for t in unique
-        }
-        vectors: dict[str, np.ndarray] = {}
-        if self.cache is not None:
-            hits = self.cache.get_many(list(keys.values()))
-            vectors = {t: hits[k] for t, k in keys.items() if k in hits}
+
+        def keys_in(namespace: str, items: list[str]) -> dict[str, bytes]:
+            return {
+                t: cache_key(namespace, stored_dims, self.normalize_embeddings, prompt, t)
+                for t in items
+            }
+
+        # Vectors of the model's exact path serve every request; only then is a path chosen
+        # (which may measure or load things), so a warm cache never touches the model.
+        vectors = self._lookup(keys_in(self.fingerprint, unique))
         missing = [t for t in unique if t not in vectors]
         truncated = self._check_lengths(missing, prompt)
         if missing:
-            show = (
-                show_progress_bar
-                if show_progress_bar is not None
-                else len(missing) >= _PROGRESS_MIN and sys.stderr.isatty()
-            )
-            self._embed_missing(missing, prompt, batch_size, show, keys, vectors)
+            variant = self.provider.variant_for(len(missing))
+            namespace = self.provider.cache_namespaces(variant)[0]
+            keys = keys_in(namespace, missing)
+            if namespace != self.fingerprint:
+                vectors.update(self._lookup(keys))
+                missing = [t for t in missing if t not in vectors]
+            if missing:
+                show = (
+                    show_progress_bar
+                    if show_progress_bar is not None
+                    else len(missing) >= _PROGRESS_MIN and sys.stderr.isatty()
+                )
+                self._embed_missing(
+                    missing, prompt, batch_size, show, keys, vectors, variant, namespace
+                )
         self.last_stats = EncodeStats(
             len(texts), len(unique), len(unique) - len(missing), len(missing), truncated
         )
@@ -251,6 +261,12 @@ class Embedder:
             )
         out = np.stack([vectors[t] for t in texts]).astype(np.float32, copy=False)
         return self._truncate(out) if stored_dims is None and self.dims else out
+
+    def _lookup(self, keys: dict[str, bytes]) -> dict[str, np.ndarray]:
+        if self.cache is None or not keys:
+            return {}
+        hits = self.cache.get_many(list(keys.values()))
+        return {t: hits[k] for t, k in keys.items() if k in hits}
 
     def _truncate(self, arr: np.ndarray) -> np.ndarray:
         """The Matryoshka prefix of each vector, re-normalised if the embedder normalises."""
@@ -269,6 +285,8 @@ class Embedder:
         show: bool,
         keys: dict[str, bytes],
         vectors: dict[str, np.ndarray],
+        variant: str,
+        namespace: str,
     ) -> None:
         from tqdm.auto import tqdm
 
@@ -286,11 +304,12 @@ class Embedder:
                     prompt=prompt,
                     batch_size=batch_size,
                     dims=self.dims if self.provider.supports_dims else None,
+                    variant=variant,
                 )
                 out = self._finish(raw, len(block))
                 if self.cache is not None:
                     self.cache.put_many(
-                        self.fingerprint, ((keys[t], v) for t, v in zip(block, out, strict=True))
+                        namespace, ((keys[t], v) for t, v in zip(block, out, strict=True))
                     )
                 vectors.update(zip(block, out, strict=True))
                 bar.update(len(block))

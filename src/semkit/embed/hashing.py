@@ -55,7 +55,13 @@ class HashingProvider(Provider):
         return vec
 
     def embed(
-        self, texts: list[str], *, prompt: str, dims: int | None, batch_size: int
+        self,
+        texts: list[str],
+        *,
+        prompt: str,
+        dims: int | None,
+        batch_size: int,
+        variant: str = "",
     ) -> np.ndarray:
         self.calls += 1
         return np.stack([self._vector(prompt + t) for t in texts])

@@ -326,6 +326,7 @@ class OpenAIProvider(Provider):
         prompt: str = "",
         dims: int | None = None,
         batch_size: int | None = None,
+        variant: str = "",
     ) -> np.ndarray:
         """Vectors for ``texts`` in order; ``batch_size`` further caps texts per request."""
         if dims is not None:

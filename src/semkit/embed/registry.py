@@ -63,9 +63,10 @@ def resolve(
 
         spec = config.get("model")
     spec_str = str(spec)
+    local = {k: options.pop(k) for k in ("backend", "artifacts_dir") if k in options}
     if spec_str in DEFAULT_ALIASES:
         return LocalProvider(
-            default_model_path(), DEFAULT_MODEL_ID, fingerprint_memo=fingerprint_memo
+            default_model_path(), DEFAULT_MODEL_ID, fingerprint_memo=fingerprint_memo, **local
         )
     if spec_str == "hashing" or spec_str.startswith("hashing:"):
         from semkit.embed.hashing import HashingProvider
@@ -81,7 +82,7 @@ def resolve(
     path = Path(spec_str).expanduser()
     if path.exists():
         return LocalProvider(
-            path, trust_remote_code=trust_remote_code, fingerprint_memo=fingerprint_memo
+            path, trust_remote_code=trust_remote_code, fingerprint_memo=fingerprint_memo, **local
         )
     if _looks_like_path(spec_str):
         raise ModelError(f"no model directory at {spec_str}")
@@ -94,6 +95,7 @@ def resolve(
                 repo_id,
                 trust_remote_code=trust_remote_code,
                 fingerprint_memo=fingerprint_memo,
+                **local,
             )
     raise ModelError(
         f"model '{spec_str}' is not available locally and semkit does not download models. "

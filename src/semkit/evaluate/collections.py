@@ -110,12 +110,16 @@ def evaluate_beir(
     weights: tuple[float, float] = HYBRID_WEIGHTS,
     rrf_k: int = 60,
     progress: Any = None,
+    backend: str | None = None,
 ) -> list[RetrievalResult]:
     """Scores for every (dims, truncate, mode) combination on a BEIR dataset."""
     dataset = load_beir(path, split)
     top_k = max(k_values)
     results = []
-    with tempfile.TemporaryDirectory(prefix="semkit-eval-") as tmp, Database(db_path or tmp) as db:
+    with (
+        tempfile.TemporaryDirectory(prefix="semkit-eval-") as tmp,
+        Database(db_path or tmp, backend=backend) as db,
+    ):
         for d in dims:
             for cut in truncate:
                 name = f"beir-{Path(path).name}-{d or 'full'}-{'trunc' if cut else 'chunk'}"
@@ -148,6 +152,9 @@ def evaluate_beir(
                         "mode": mode,
                         "index": index,
                         "chunking": "truncate" if cut else "chunk",
+                        "backend": coll.embedder.provider.describe().get("backend", "")
+                        if coll.embedder
+                        else "",
                     }
                     if mode == "hybrid":
                         config["fusion"] = {

@@ -26,10 +26,17 @@ _UNSET: Any = object()
 
 
 def open_database(
-    path: str | Path, *, timeout: float = 30.0, cache: bool | str | Path | EmbeddingCache = True
+    path: str | Path,
+    *,
+    timeout: float = 30.0,
+    cache: bool | str | Path | EmbeddingCache = True,
+    backend: str | None = None,
 ) -> Database:
-    """Open (or create) the database directory at ``path``."""
-    return Database(path, timeout=timeout, cache=cache)
+    """Open (or create) the database directory at ``path``.
+
+    ``backend`` chooses the local inference path of the collections' models (default:
+    the ``backend`` setting, "auto")."""
+    return Database(path, timeout=timeout, cache=cache, backend=backend)
 
 
 class Database:
@@ -39,8 +46,10 @@ class Database:
         *,
         timeout: float = 30.0,
         cache: bool | str | Path | EmbeddingCache = True,
+        backend: str | None = None,
     ) -> None:
         self.path = Path(path).expanduser()
+        self._backend = backend
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"{self.path} is a file; a semkit database is a directory")
         self.path.mkdir(parents=True, exist_ok=True)
@@ -159,7 +168,10 @@ class Database:
         return self.store.create_collection(name, config)
 
     def _new_embedder(self, model: Any, dims: int | None, normalize: bool) -> Embedder:
-        return Embedder(model, dims=dims, normalize_embeddings=normalize, cache=self._cache)
+        options = {"backend": self._backend} if self._backend else {}
+        return Embedder(
+            model, dims=dims, normalize_embeddings=normalize, cache=self._cache, **options
+        )
 
     @staticmethod
     def _model_record(emb: Embedder, spec: Any) -> dict[str, Any]:

@@ -1,0 +1,81 @@
+"""Files semkit derives from a model, kept once per machine: ``<artifacts_dir>/<fingerprint>/``.
+
+ONNX exports, int8 quantisations and fidelity measurements of the faster inference
+paths. ``manifest.json`` (versioned, written atomically) records each file's SHA-256
+and each measurement; a file that does not match its manifest is rebuilt, never
+loaded. Two processes building the same file at once each write a temporary file
+and rename it: the loser's work is wasted, nothing is corrupted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+MANIFEST_VERSION = 1
+
+
+def sha256_file(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+class ModelArtifacts:
+    def __init__(self, fingerprint: str, root: Path) -> None:
+        self.fingerprint = fingerprint
+        self.directory = root / fingerprint
+        self.manifest_path = self.directory / "manifest.json"
+        self._lock = threading.RLock()
+
+    def _read(self) -> dict[str, Any]:
+        empty = {
+            "version": MANIFEST_VERSION,
+            "fingerprint": self.fingerprint,
+            "files": {},
+            "fidelity": {},
+        }
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return empty
+        if data.get("version") != MANIFEST_VERSION or data.get("fingerprint") != self.fingerprint:
+            return empty
+        return {**empty, **data}
+
+    def _write(self, manifest: dict[str, Any]) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = self.manifest_path.with_name(f".manifest.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.manifest_path)
+
+    def file(self, name: str, build: Callable[[Path], None]) -> Path:
+        """The verified file ``name``, built with ``build(path)`` if missing or damaged."""
+        with self._lock:
+            manifest = self._read()
+            target = self.directory / name
+            entry = manifest["files"].get(name)
+            if entry and target.is_file() and sha256_file(target) == entry["sha256"]:
+                return target
+            self.directory.mkdir(parents=True, exist_ok=True)
+            build(target)
+            manifest = self._read()
+            manifest["files"][name] = {"sha256": sha256_file(target)}
+            self._write(manifest)
+            return target
+
+    def measurement(self, key: str, measure: Callable[[], float]) -> float:
+        """A recorded measurement (e.g. a variant's fidelity), measured once."""
+        with self._lock:
+            manifest = self._read()
+            if key in manifest["fidelity"]:
+                return float(manifest["fidelity"][key])
+            value = float(measure())
+            manifest = self._read()
+            manifest["fidelity"][key] = value
+            self._write(manifest)
+            return value

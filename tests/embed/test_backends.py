@@ -1,0 +1,101 @@
+"""The local inference paths: fidelity to fp32, the automatic choice, the derived files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from semkit import Embedder
+from semkit.embed.local import MIN_FIDELITY, SMALL_BATCH, LocalProvider, native_bf16
+from semkit.embed.registry import default_model_path
+from semkit.errors import ConfigError
+
+TEXTS = [
+    "how do vaccines work",
+    "Photosynthesis converts light energy into chemical energy stored in glucose.",
+    "The committee postponed its decision until the next quarterly meeting, citing the need "
+    "for a full report on energy efficiency and the rising cost of maintenance.",
+    "error: failed to push some refs to origin",
+]
+
+
+@pytest.fixture(scope="module")
+def reference(default_provider):
+    """sentence-transformers' own fp32 encode."""
+    return default_provider.embed(TEXTS, prompt="", dims=None, batch_size=8, variant="torch")
+
+
+def unit(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    "variant,floor", [("onnx", 0.99999), ("torch-bf16", 0.9999), ("onnx-int8", MIN_FIDELITY)]
+)
+def test_every_path_stays_close_to_fp32(default_provider, reference, variant, floor):
+    out = default_provider.embed(TEXTS, prompt="", dims=None, batch_size=8, variant=variant)
+    cos = (unit(out) * unit(reference)).sum(1)
+    assert cos.min() >= floor, cos
+
+
+def test_auto_picks_low_latency_for_few_texts_and_bf16_for_bulk(default_provider):
+    assert default_provider.backend == "auto"
+    assert default_provider.variant_for(1) == "onnx-int8"  # fidelity 0.996 >= 0.995 here
+    assert default_provider.variant_for(SMALL_BATCH + 1) == (
+        "torch-bf16" if native_bf16() else "onnx"
+    )
+    assert default_provider.fidelity("onnx") == 1.0
+
+
+def test_fidelity_is_measured_once_and_recorded(default_provider):
+    default_provider.fidelity("onnx-int8")
+    manifest = json.loads(default_provider.artifacts.manifest_path.read_text())
+    assert manifest["fingerprint"] == default_provider.fingerprint
+    assert manifest["fidelity"]["min_cosine:onnx-int8"] >= MIN_FIDELITY
+    assert set(manifest["files"]) >= {"model-fp32.onnx"}
+    fresh = LocalProvider(default_model_path(), "again")
+    assert fresh.fidelity("onnx-int8") == manifest["fidelity"]["min_cosine:onnx-int8"]
+    assert fresh._model is None  # read from the manifest: nothing loaded, nothing measured
+
+
+def test_a_damaged_export_is_rebuilt_not_loaded(default_provider, tmp_path):
+    provider = LocalProvider(
+        default_model_path(), "copy", backend="onnx", artifacts_dir=tmp_path / "artifacts"
+    )
+    first = provider.embed(TEXTS, prompt="", dims=None, batch_size=8)
+    onnx_file = provider.artifacts.directory / "model-fp32.onnx"
+    stamp = onnx_file.stat().st_mtime_ns
+    data = bytearray(onnx_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    onnx_file.write_bytes(bytes(data))
+    again = LocalProvider(
+        default_model_path(), "copy", backend="onnx", artifacts_dir=tmp_path / "artifacts"
+    )
+    second = again.embed(TEXTS, prompt="", dims=None, batch_size=8)
+    assert onnx_file.stat().st_mtime_ns != stamp  # re-exported
+    np.testing.assert_allclose(first, second, atol=1e-5)
+
+
+def test_lossy_vectors_are_cached_apart_and_exact_ones_serve_everyone(default_provider, tmp_path):
+    cache = tmp_path / "c"
+    small = Embedder(default_provider, cache=cache)
+    small.encode(["a single query"])  # one text: the int8 path, its own cache entries
+    exact = Embedder(LocalProvider(default_model_path(), "x", backend="onnx"), cache=cache)
+    exact.encode(["a single query"])
+    assert exact.last_stats.embedded == 1  # int8 vectors never stand in for exact ones
+    bulk = Embedder(default_provider, cache=cache)
+    bulk.encode([f"text {i}" for i in range(SMALL_BATCH + 1)])
+    again = Embedder(default_provider, cache=cache)
+    again.encode(["text 3"])  # a small request is served by the exact (bulk) entry
+    assert again.last_stats.cached == 1 and again.last_stats.embedded == 0
+
+
+def test_unknown_backend_and_telemetry_off():
+    with pytest.raises(ConfigError, match="unknown backend"):
+        LocalProvider(default_model_path(), backend="gpu")
+    import semkit.embed.onnx  # noqa: F401
+
+    assert os.environ.get("ORT_DISABLE_TELEMETRY") == "1"
