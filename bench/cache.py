@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from common import report, scifact_documents
 from semkit import Embedder
-from semkit.embed.registry import resolve
+from semkit.embedding.registry import resolve
 
 N = 2000
 

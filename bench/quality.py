@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from common import data_dir, report
 from semkit import Embedder
-from semkit.embed.embedder import TruncationWarning
+from semkit.embedding.embedder import TruncationWarning
 from semkit.evaluate import evaluate_sts, load_sts
 from semkit.evaluate.collections import HYBRID_WEIGHTS, evaluate_beir
 

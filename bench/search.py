@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from ann_libraries import synthetic
 from common import data_dir, report
-from semkit.embed.embedder import TruncationWarning
+from semkit.embedding.embedder import TruncationWarning
 from semkit.evaluate import load_beir
 from semkit.evaluate.collections import build_collection
 from semkit.index.hnsw import DEFAULT_EF_SEARCH
@@ -171,7 +171,13 @@ def million(n: int = 1_000_000) -> None:
             t = time.perf_counter()
             approx = coll.search(data.queries, k=K, ef=ef)
             batch_s = time.perf_counter() - t
-            rows.append([ef or f"default ({DEFAULT_EF_SEARCH})", recall(approx, exact), len(data.queries) / batch_s])
+            rows.append(
+                [
+                    ef or f"default ({DEFAULT_EF_SEARCH})",
+                    recall(approx, exact),
+                    len(data.queries) / batch_s,
+                ]
+            )
             print(rows[-1], flush=True)
         size = db.size_bytes()
     report(

@@ -5,7 +5,7 @@ detail. ``__all__`` is pinned by a test so it changes only on purpose.
 """
 
 from semkit import similarity
-from semkit.embed import (
+from semkit.embedding import (
     DEFAULT_MODEL_ID,
     Embedder,
     EmbeddingCache,

@@ -61,7 +61,15 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "SEMKIT_BACKEND",
         "Local inference path: auto, torch (fp32), torch-bf16, onnx (fp32), onnx-int8. 'auto' "
-        "picks the fastest path whose vectors stay within cosine 0.995 of fp32 here.",
+        "picks the fastest path whose vectors keep min_fidelity to fp32 on this machine.",
+    ),
+    Setting(
+        "min_fidelity",
+        0.9999,
+        float,
+        "SEMKIT_MIN_FIDELITY",
+        "Least min-cosine to fp32 (on semkit's calibration sample) a path needs for 'auto' to "
+        "use it. 0.9999 keeps vectors equal to sentence-transformers'; 0.995 allows int8.",
     ),
     Setting(
         "data_dir",

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from semkit import config, similarity
-from semkit.embed.base import Provider
-from semkit.embed.embedder import Embedder, Kind
-from semkit.embed.registry import resolve
+from semkit.embedding.base import Provider
+from semkit.embedding.embedder import Embedder, Kind
+from semkit.embedding.registry import resolve
 from semkit.types import Chunk
 
 

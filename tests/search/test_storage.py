@@ -194,3 +194,15 @@ def test_bad_names_and_options(db):
     with pytest.raises(semkit.StoreError, match="is a file"):
         (db.path / "file").write_text("x")
         semkit.open(db.path / "file")
+
+
+def test_filter_results_are_remembered_only_until_the_collection_changes(db, hashed):
+    hashed.add(["alpha beta"], ids=["1"], metadatas=[{"t": 1}])
+    assert [h.id for h in hashed.search("alpha", where={"t": 1})] == ["1"]
+    hashed.add(["alpha gamma"], ids=["2"], metadatas=[{"t": 1}])
+    assert {h.id for h in hashed.search("alpha", where={"t": 1})} == {"1", "2"}
+    hashed.upsert(["alpha gamma"], ids=["2"], metadatas=[{"t": 2}])  # metadata-only change
+    assert [h.id for h in hashed.search("alpha", where={"t": 1})] == ["1"]
+    with semkit.open(db.path) as other:  # another writer
+        other.collection("hashed").delete(ids=["1"])
+    assert hashed.search("alpha", where={"t": 1}) == []

@@ -79,7 +79,7 @@ def progress_wanted() -> bool:
 
 
 def embedder(model: str, dims: int | None = None, backend: str | None = None, **kwargs: Any) -> Any:
-    from semkit.embed import Embedder
+    from semkit.embedding import Embedder
 
     if backend:
         kwargs["backend"] = backend

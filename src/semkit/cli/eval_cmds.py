@@ -78,7 +78,7 @@ def retrieval(
     as_json: JsonOpt = False,
 ) -> None:
     """nDCG/MAP/Recall/MRR of a BEIR dataset, built and searched as a semkit collection."""
-    from semkit.embed.embedder import TruncationWarning
+    from semkit.embedding.embedder import TruncationWarning
     from semkit.evaluate.collections import evaluate_beir
 
     k_values = [int(x) for x in _ints(k, "--k") if x]
@@ -154,7 +154,7 @@ def sts(
     as_json: JsonOpt = False,
 ) -> None:
     """Spearman and Pearson correlation of cosine similarity with gold scores."""
-    from semkit.embed import Embedder
+    from semkit.embedding import Embedder
     from semkit.evaluate import evaluate_sts, load_sts
 
     data = load_sts(pairs)

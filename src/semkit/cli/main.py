@@ -6,6 +6,7 @@ line and exits with code 2; usage errors exit 2 as well (click's convention).
 
 from __future__ import annotations
 
+import logging
 import sys
 import warnings
 
@@ -52,8 +53,20 @@ def _one_line_warning(
     sys.stderr.write(f"semkit: warning: {message}\n")
 
 
+def _notices_on_terminal() -> None:
+    """One-time notices (e.g. preparing fast inference) as one line each, on a terminal."""
+    if sys.stderr.isatty():
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("semkit: %(message)s"))
+        logger = logging.getLogger("semkit")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _one_line_warning
+    _notices_on_terminal()
     try:
         app(args=argv, prog_name="semkit")  # standalone: usage errors print and exit 2
     except SystemExit as exc:

@@ -15,7 +15,7 @@ cache_app = typer.Typer(
 
 def models(as_json: JsonOpt = False) -> None:
     """Models usable here without a download, with dimension, token limit and source."""
-    from semkit.embed import available_models
+    from semkit.embedding import available_models
 
     rows = available_models()
     if as_json:
@@ -30,7 +30,7 @@ def models(as_json: JsonOpt = False) -> None:
 @cache_app.command("stats")
 def cache_stats(as_json: JsonOpt = False) -> None:
     """Entries and size of the cache, per model fingerprint."""
-    from semkit.embed import EmbeddingCache
+    from semkit.embedding import EmbeddingCache
 
     stats = EmbeddingCache().stats()
     if as_json:
@@ -55,7 +55,7 @@ def cache_clear(
     as_json: JsonOpt = False,
 ) -> None:
     """Delete cached vectors (all, or one model's) and give the disk space back."""
-    from semkit.embed import EmbeddingCache, resolve
+    from semkit.embedding import EmbeddingCache, resolve
 
     cache = EmbeddingCache()
     fingerprint = resolve(model, fingerprint_memo=cache).fingerprint if model else None

@@ -111,14 +111,17 @@ def evaluate_beir(
     rrf_k: int = 60,
     progress: Any = None,
     backend: str | None = None,
+    cache: bool | str | Path = True,
 ) -> list[RetrievalResult]:
-    """Scores for every (dims, truncate, mode) combination on a BEIR dataset."""
+    """Scores for every (dims, truncate, mode) combination on a BEIR dataset.
+
+    ``cache=False`` embeds everything afresh (to measure an inference path itself)."""
     dataset = load_beir(path, split)
     top_k = max(k_values)
     results = []
     with (
         tempfile.TemporaryDirectory(prefix="semkit-eval-") as tmp,
-        Database(db_path or tmp, backend=backend) as db,
+        Database(db_path or tmp, backend=backend, cache=cache) as db,
     ):
         for d in dims:
             for cut in truncate:

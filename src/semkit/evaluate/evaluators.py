@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from semkit.embed.embedder import Embedder, Kind
+from semkit.embedding.embedder import Embedder, Kind
 from semkit.errors import InputError
 from semkit.evaluate.datasets import BeirDataset, StsPairs
 from semkit.evaluate.metrics import K_VALUES, Qrels, Run, pearson, retrieval_scores, spearman

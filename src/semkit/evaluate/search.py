@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from semkit import similarity
-from semkit.embed.embedder import Embedder
+from semkit.embedding.embedder import Embedder
 from semkit.errors import InputError
 from semkit.evaluate.datasets import BeirDataset
 from semkit.evaluate.metrics import Run

@@ -12,13 +12,15 @@ interrupted bulk add can be re-run and embeds only what is missing.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from semkit.embed.embedder import Embedder, check_texts
+from semkit.embedding.embedder import Embedder, check_texts
 from semkit.errors import InputError, ModelError
 from semkit.index.sync import IndexedVectors
 from semkit.search.dense import DocMatch, search_documents
@@ -37,6 +39,7 @@ Mode = Literal["dense", "lexical", "hybrid"]
 MODES = ("dense", "lexical", "hybrid")
 WRITE_BATCH = 256  # documents per commit: the unit of progress and of durability
 HYBRID_DEPTH = 100  # each ranking fused in hybrid search is this deep (at least k)
+FILTER_CACHE_SIZE = 32  # filters whose matches are remembered per collection
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,7 @@ class Collection:
         self.store = db.store
         self.record = record
         self.embedder = embedder
+        self._filter_cache: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
         cfg = record.config
         self.name = record.name
         self.dim = int(cfg["dim"])
@@ -361,7 +365,7 @@ class Collection:
             if self.record.config["chunking"].get("truncate"):
                 import warnings
 
-                from semkit.embed.embedder import TruncationWarning
+                from semkit.embedding.embedder import TruncationWarning
 
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", TruncationWarning)
@@ -462,7 +466,7 @@ class Collection:
         matched: np.ndarray | None = None
         sql, params = compile_where(where)
         if where:
-            matched = self.store.rowids(self.record.id, sql, params)
+            matched = self._matching(where, sql, params)
             if len(matched) == 0:
                 empty: list[list[Hit]] = [[] for _ in range(n)]
                 return empty[0] if single else empty
@@ -517,6 +521,24 @@ class Collection:
                 )
             qvecs = self.embedder.encode(texts, kind="query")
         return single, texts, qvecs
+
+    def _matching(self, where: dict[str, Any], sql: str, params: Sequence[Any]) -> np.ndarray:
+        """Rowids a filter matches, remembered until the collection changes.
+
+        Applications repeat the same few filters; evaluating one is a scan of the
+        metadata (tens of ms at 100k documents), remembering it costs one version check.
+        """
+        key = json.dumps(where, sort_keys=True, default=str)
+        version = self.store.version(self.record.id)
+        cached = self._filter_cache.get(key)
+        if cached is not None and cached[0] == version:
+            self._filter_cache.move_to_end(key)
+            return cached[1]
+        rowids = self.store.rowids(self.record.id, sql, params)
+        self._filter_cache[key] = (version, rowids)
+        while len(self._filter_cache) > FILTER_CACHE_SIZE:
+            self._filter_cache.popitem(last=False)
+        return rowids
 
     def _dense(
         self, qvecs: np.ndarray, k: int, matched: np.ndarray | None, exact: bool, ef: int | None

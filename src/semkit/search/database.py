@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from semkit.embed.cache import EmbeddingCache
-from semkit.embed.embedder import Embedder
+from semkit.embedding.cache import EmbeddingCache
+from semkit.embedding.embedder import Embedder
 from semkit.errors import InputError, ModelError, StoreError
 from semkit.index.hnsw import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_M
 from semkit.index.sync import INDEX_KINDS

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from semkit import Embedder
-from semkit.embed.local import MIN_FIDELITY, SMALL_BATCH, LocalProvider, native_bf16
-from semkit.embed.registry import default_model_path
+from semkit.embedding.local import FIDELITY_FLOOR, SMALL_BATCH, LocalProvider, native_bf16
+from semkit.embedding.registry import default_model_path
 from semkit.errors import ConfigError
 
 TEXTS = [
@@ -33,7 +33,7 @@ def unit(x):
 
 
 @pytest.mark.parametrize(
-    "variant,floor", [("onnx", 0.99999), ("torch-bf16", 0.9999), ("onnx-int8", MIN_FIDELITY)]
+    "variant,floor", [("onnx", 0.99999), ("torch-bf16", 0.9999), ("onnx-int8", FIDELITY_FLOOR)]
 )
 def test_every_path_stays_close_to_fp32(default_provider, reference, variant, floor):
     out = default_provider.embed(TEXTS, prompt="", dims=None, batch_size=8, variant=variant)
@@ -41,23 +41,34 @@ def test_every_path_stays_close_to_fp32(default_provider, reference, variant, fl
     assert cos.min() >= floor, cos
 
 
-def test_auto_picks_low_latency_for_few_texts_and_bf16_for_bulk(default_provider):
+def test_auto_picks_the_fastest_path_that_keeps_fidelity(default_provider):
     assert default_provider.backend == "auto"
-    assert default_provider.variant_for(1) == "onnx-int8"  # fidelity 0.996 >= 0.995 here
-    assert default_provider.variant_for(SMALL_BATCH + 1) == (
-        "torch-bf16" if native_bf16() else "onnx"
-    )
-    assert default_provider.fidelity("onnx") == 1.0
+    profile = {row["path"]: row for row in default_provider.profile()}
+    assert set(profile) == {"torch", "torch-bf16", "onnx", "onnx-int8"}
+    assert profile["torch"]["min_cosine"] == 1.0 and profile["onnx"]["min_cosine"] > 0.99999
+    usable = [r for r in profile.values() if r["usable"]]
+    assert default_provider.min_fidelity == 0.9999  # the default: vectors equal to ST's
+    assert all(r["min_cosine"] >= 0.9999 for r in usable)
+    assert not profile["onnx-int8"]["usable"]  # 0.996: only when asked for
+    fastest = max(usable, key=lambda r: r["texts_per_s"])["path"]
+    quickest = min(usable, key=lambda r: r["latency_ms"])["path"]
+    assert default_provider.variant_for(SMALL_BATCH + 1) == fastest
+    assert default_provider.variant_for(1) == quickest
+    assert profile["torch-bf16"]["usable"] == native_bf16()
+    fast = LocalProvider(default_model_path(), "fast", min_fidelity=0.995)
+    assert fast.variant_for(1) == "onnx-int8" and fast.variant_for(100) == "onnx-int8"
 
 
 def test_fidelity_is_measured_once_and_recorded(default_provider):
     default_provider.fidelity("onnx-int8")
     manifest = json.loads(default_provider.artifacts.manifest_path.read_text())
     assert manifest["fingerprint"] == default_provider.fingerprint
-    assert manifest["fidelity"]["min_cosine:onnx-int8"] >= MIN_FIDELITY
-    assert set(manifest["files"]) >= {"model-fp32.onnx"}
+    assert manifest["measurements"]["min_cosine:onnx-int8"] >= FIDELITY_FLOOR
+    assert set(manifest["files"]) >= {"model-fp32.onnx", "model-int8.onnx"}
+    selection = manifest["measurements"]["int8:selection"]
+    assert selection["quantized"] and selection["min_cosine"] >= FIDELITY_FLOOR
     fresh = LocalProvider(default_model_path(), "again")
-    assert fresh.fidelity("onnx-int8") == manifest["fidelity"]["min_cosine:onnx-int8"]
+    assert fresh.fidelity("onnx-int8") == manifest["measurements"]["min_cosine:onnx-int8"]
     assert fresh._model is None  # read from the manifest: nothing loaded, nothing measured
 
 
@@ -81,21 +92,20 @@ def test_a_damaged_export_is_rebuilt_not_loaded(default_provider, tmp_path):
 
 def test_lossy_vectors_are_cached_apart_and_exact_ones_serve_everyone(default_provider, tmp_path):
     cache = tmp_path / "c"
-    small = Embedder(default_provider, cache=cache)
-    small.encode(["a single query"])  # one text: the int8 path, its own cache entries
+    small = Embedder(LocalProvider(default_model_path(), "x", backend="onnx-int8"), cache=cache)
+    small.encode(["a single query"])  # the int8 path: its own cache entries
     exact = Embedder(LocalProvider(default_model_path(), "x", backend="onnx"), cache=cache)
     exact.encode(["a single query"])
     assert exact.last_stats.embedded == 1  # int8 vectors never stand in for exact ones
-    bulk = Embedder(default_provider, cache=cache)
-    bulk.encode([f"text {i}" for i in range(SMALL_BATCH + 1)])
-    again = Embedder(default_provider, cache=cache)
-    again.encode(["text 3"])  # a small request is served by the exact (bulk) entry
+    exact.encode([f"text {i}" for i in range(SMALL_BATCH + 1)])
+    again = Embedder(LocalProvider(default_model_path(), "x", backend="onnx-int8"), cache=cache)
+    again.encode(["text 3"])  # the int8 path is served by the exact entry
     assert again.last_stats.cached == 1 and again.last_stats.embedded == 0
 
 
 def test_unknown_backend_and_telemetry_off():
     with pytest.raises(ConfigError, match="unknown backend"):
         LocalProvider(default_model_path(), backend="gpu")
-    import semkit.embed.onnx  # noqa: F401
+    import semkit.embedding.onnx  # noqa: F401
 
     assert os.environ.get("ORT_DISABLE_TELEMETRY") == "1"

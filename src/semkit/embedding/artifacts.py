@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 
 
 def sha256_file(path: Path) -> str:
@@ -37,7 +37,7 @@ class ModelArtifacts:
             "version": MANIFEST_VERSION,
             "fingerprint": self.fingerprint,
             "files": {},
-            "fidelity": {},
+            "measurements": {},
         }
         try:
             data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
@@ -68,14 +68,24 @@ class ModelArtifacts:
             self._write(manifest)
             return target
 
-    def measurement(self, key: str, measure: Callable[[], float]) -> float:
-        """A recorded measurement (e.g. a variant's fidelity), measured once."""
+    def measurement(self, key: str, measure: Callable[[], Any]) -> Any:
+        """A recorded measurement (a path's fidelity, speed, chosen nodes), taken once."""
         with self._lock:
             manifest = self._read()
-            if key in manifest["fidelity"]:
-                return float(manifest["fidelity"][key])
-            value = float(measure())
+            if key in manifest["measurements"]:
+                return manifest["measurements"][key]
+            value = measure()
             manifest = self._read()
-            manifest["fidelity"][key] = value
+            manifest["measurements"][key] = value
             self._write(manifest)
             return value
+
+    def measurements(self) -> dict[str, Any]:
+        return dict(self._read()["measurements"])
+
+    def forget(self) -> None:
+        """Drop the measurements (files stay verified by their hashes): re-measure on next use."""
+        with self._lock:
+            manifest = self._read()
+            manifest["measurements"] = {}
+            self._write(manifest)

@@ -2,7 +2,7 @@
 
 It owns what every provider shares: input checks, de-duplication, the
 persistent cache, blocks for progress, Matryoshka truncation, normalisation and
-output checks. Providers only embed (see ``semkit.embed.base``).
+output checks. Providers only embed (see ``semkit.embedding.base``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from semkit.embed.base import Provider
-from semkit.embed.cache import EmbeddingCache, cache_key
-from semkit.embed.registry import resolve
+from semkit.embedding.base import Provider
+from semkit.embedding.cache import EmbeddingCache, cache_key
+from semkit.embedding.registry import resolve
 from semkit.errors import InputError, ProviderError
 from semkit.similarity import normalize_rows
 from semkit.text.chunking import chunk_text

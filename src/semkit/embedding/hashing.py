@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from semkit.embed.base import Provider
+from semkit.embedding.base import Provider
 from semkit.text.tokens import EstimateTokenizer, Tokenizer
 
 _WORD = re.compile(r"\w+")

@@ -5,28 +5,33 @@ dimension, token limit, prompts, tokenizer) is read from the directory's files,
 so constructing a ``LocalProvider`` imports no torch and loads no weights; the
 model itself is loaded, quietly, on the first ``embed``.
 
-Inference paths (``backend``), measured on this 2-core AVX-512 machine with 2,000
-SciFact documents (bench/results/embedding.md): "torch" (fp32, sentence-transformers'
-own encode), "torch-bf16" (bf16 weights; ~3x faster, cosine 0.9999 to fp32 where the
-CPU has native bf16), "onnx" (ONNX Runtime fp32: exact, ~3.5 ms per query),
-"onnx-int8" (two of each layer's four weight MatMuls in int8; ~2.5 ms per query). "auto" measures each path's fidelity once per machine on a fixed sample
-(``semkit/data/calibration.txt``) and picks, per call, the fastest one that keeps
-min cosine >= 0.995: int8 ONNX for a few texts (queries), bf16 torch for bulk.
+Inference paths (``backend``): "torch" (fp32, sentence-transformers' own encode),
+"torch-bf16" (bf16 weights; fast where the CPU has native bf16), "onnx" (ONNX Runtime
+fp32 with fused attention: exact), "onnx-int8" (int8 where measured harmless).
+"auto" measures each path once per machine on a fixed sample
+(``semkit/data/calibration.txt``: fidelity as min cosine to fp32, throughput, single-text
+latency; kept in ``<artifacts_dir>/<fingerprint>/manifest.json``) and picks, per call,
+the fastest path that keeps min cosine >= ``min_fidelity`` (setting; default 0.9999,
+vectors equal to sentence-transformers' to four decimals; 0.995 admits int8). Measured
+here: bench/results/embedding.md.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from semkit.embed.artifacts import ModelArtifacts
-from semkit.embed.base import Provider
-from semkit.embed.quiet import quiet_libraries
+from semkit.embedding.artifacts import ModelArtifacts
+from semkit.embedding.base import Provider
+from semkit.embedding.quiet import quiet_libraries
 from semkit.errors import ConfigError, ModelError
 from semkit.text.tokens import HFTokenizer, Tokenizer
 
@@ -46,9 +51,15 @@ _POOLING_MODES = (
 
 BACKENDS = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8")
 SMALL_BATCH = 8  # "auto" serves this many texts or fewer (queries) on the low-latency path
-MIN_FIDELITY = 0.995  # min cosine to fp32 on the calibration sample for "auto" to use a path
+FIDELITY_FLOOR = 0.995  # no setting may ask "auto" for less than this
+QUANTIZE_TARGET = 0.9955  # the int8 selection aims a little above the floor
 SAME_VECTORS = 0.9999  # at or above this, a path's vectors share fp32's cache entries
 _CALIBRATION = Path(__file__).parents[1] / "data" / "calibration.txt"
+log = logging.getLogger("semkit")
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
 def native_bf16() -> bool:
@@ -121,15 +132,24 @@ class LocalProvider(Provider):
         fingerprint_memo: Any = None,
         backend: str | None = None,
         artifacts_dir: str | Path | None = None,
+        min_fidelity: float | None = None,
     ) -> None:
         from semkit import config
 
         self.backend = backend or str(config.get("backend"))
+        self.min_fidelity = float(min_fidelity or config.get("min_fidelity"))
+        if not FIDELITY_FLOOR <= self.min_fidelity <= 1.0:
+            raise ConfigError(
+                f"min_fidelity must be in [{FIDELITY_FLOOR}, 1], got {self.min_fidelity}"
+            )
         if self.backend not in BACKENDS:
             raise ConfigError(f"unknown backend {self.backend!r}; use one of {list(BACKENDS)}")
         self._artifacts_dir = Path(artifacts_dir or config.get("artifacts_dir")).expanduser()
         self._runners: dict[str, Any] = {}
         self._fidelity: dict[str, float] = {}
+        self._profile: list[dict[str, Any]] | None = None
+        self._reference: np.ndarray | None = None
+        self._quantization: dict[str, Any] | None = None
         self.path = Path(path).expanduser().resolve()
         if not is_model_dir(self.path):
             raise ModelError(
@@ -142,7 +162,7 @@ class LocalProvider(Provider):
         self._fingerprint: str | None = None
         self._tokenizer: Tokenizer | None = None
         self._model: Any = None
-        self._load_lock = threading.Lock()
+        self._load_lock = threading.RLock()
         self._st_config = _read_json(self.path / "sentence_bert_config.json") or {}
         self._st_meta = _read_json(self.path / "config_sentence_transformers.json") or {}
         self._hf_config = _read_json(self.path / "config.json") or {}
@@ -244,47 +264,110 @@ class LocalProvider(Provider):
         return ModelArtifacts(self.fingerprint, self._artifacts_dir)
 
     def variant_for(self, n_texts: int) -> str:
-        """The inference path for a call embedding ``n_texts`` texts."""
+        """The inference path for a call embedding ``n_texts`` texts.
+
+        "auto": of the paths that keep min cosine >= ``min_fidelity`` to fp32 here, the one
+        with the lowest single-text latency for a few texts, the highest throughput
+        for more (both measured once on the calibration sample, see ``profile``).
+        """
         if self.backend != "auto":
             return self.backend
+        usable = [v for v in self.profile() if v["usable"]]
         if n_texts <= SMALL_BATCH:
-            return "onnx-int8" if self.fidelity("onnx-int8") >= MIN_FIDELITY else "onnx"
-        if native_bf16() and self.fidelity("torch-bf16") >= MIN_FIDELITY:
-            return "torch-bf16"
-        return "onnx"
+            return str(min(usable, key=lambda v: v["latency_ms"])["path"])
+        return str(max(usable, key=lambda v: v["texts_per_s"])["path"])
+
+    def profile(self) -> list[dict[str, Any]]:
+        """Every path's fidelity, throughput and latency on this machine (measured once)."""
+        if self._profile is None:
+            with self._load_lock:
+                self._profile = [self._measure(v) for v in BACKENDS if v != "auto"]
+        return self._profile
+
+    def _measure(self, variant: str) -> dict[str, Any]:
+        fidelity = self.fidelity(variant)
+        usable = fidelity >= self.min_fidelity and (variant != "torch-bf16" or native_bf16())
+        speed = (
+            self.artifacts.measurement(f"speed:{variant}", lambda: self._speed(variant))
+            if usable
+            else {"texts_per_s": 0.0, "latency_ms": float("inf")}
+        )
+        return {"path": variant, "min_cosine": fidelity, "usable": usable, **speed}
 
     def cache_namespaces(self, variant: str) -> list[str]:
         """Where vectors of ``variant`` are cached (first) and found (all, in order)."""
-        if variant in ("", "torch", "onnx", "auto") or self.fidelity(variant) >= SAME_VECTORS:
+        if variant in ("", "torch", "auto") or self.fidelity(variant) >= SAME_VECTORS:
             return [self.fingerprint]
         return [f"{self.fingerprint}:{variant}", self.fingerprint]
 
     def fidelity(self, variant: str) -> float:
         """Min cosine of ``variant`` to fp32 on the calibration sample (measured once)."""
-        if variant in ("torch", "onnx"):
+        if variant == "torch":
             return 1.0
         if variant not in self._fidelity:
-            self._fidelity[variant] = self.artifacts.measurement(
-                f"min_cosine:{variant}", lambda: self._measure_fidelity(variant)
+            self._fidelity[variant] = float(
+                self.artifacts.measurement(
+                    f"min_cosine:{variant}",
+                    lambda: self._fidelity_of(
+                        lambda t: self._run(variant, t, prompt="", batch_size=16)
+                    ),
+                )
             )
         return self._fidelity[variant]
 
-    def _measure_fidelity(self, variant: str) -> float:
-        texts = [t for t in _CALIBRATION.read_text(encoding="utf-8").splitlines() if t.strip()]
+    def _calibration(self) -> list[str]:
+        return [t for t in _CALIBRATION.read_text(encoding="utf-8").splitlines() if t.strip()]
+
+    def _fidelity_of(self, embed: Callable[[list[str]], np.ndarray]) -> float:
+        texts = self._calibration()
+        if self._reference is None:
+            self._reference = _unit(self._run("torch", texts, prompt="", batch_size=16))
         try:
-            candidate = self._run(variant, texts, prompt="", batch_size=16)
+            candidate = _unit(embed(texts))
         except ModelError:
             return 0.0  # the path does not work for this model: never chosen
-        reference = self._run("torch", texts, prompt="", batch_size=16)
-        a = candidate / np.linalg.norm(candidate, axis=1, keepdims=True)
-        b = reference / np.linalg.norm(reference, axis=1, keepdims=True)
-        return float((a * b).sum(1).min())
+        return float((candidate * self._reference).sum(1).min())
+
+    def _speed(self, variant: str) -> dict[str, float]:
+        texts = self._calibration()
+        short = [t for t in texts if len(t) < 100][:16]
+        self._run(variant, texts[:16], prompt="", batch_size=16)  # warm up
+        start = time.perf_counter()
+        self._run(variant, texts, prompt="", batch_size=16)
+        throughput = len(texts) / (time.perf_counter() - start)
+        times = []
+        for text in short * 2:
+            t0 = time.perf_counter()
+            self._run(variant, [text], prompt="", batch_size=1)
+            times.append(time.perf_counter() - t0)
+        return {"texts_per_s": throughput, "latency_ms": 1e3 * float(np.median(times))}
 
     def _runner(self, variant: str) -> Any:
         with self._load_lock:
             if variant not in self._runners:
                 self._runners[variant] = self._make_runner(variant)
         return self._runners[variant]
+
+    def _onnx_file(self, variant: str) -> Path:
+        from semkit.embedding import onnx
+
+        fp32 = self.artifacts.file(
+            "model-fp32.onnx", lambda target: onnx.export_onnx(self.path, target)
+        )
+        if variant == "onnx":
+            return fp32
+
+        def build(target: Path) -> None:
+            def fidelity_of(candidate: Path) -> float:
+                runner = onnx.OnnxRunner(candidate, self.path / "tokenizer.json", self.max_tokens)
+                return self._fidelity_of(lambda t: runner.embed(t, 16))
+
+            self._quantization = onnx.quantize_selective(fp32, target, fidelity_of, QUANTIZE_TARGET)
+
+        path = self.artifacts.file("model-int8.onnx", build)
+        if self._quantization is not None:
+            self.artifacts.measurement("int8:selection", lambda: self._quantization)
+        return path
 
     def _make_runner(self, variant: str) -> Any:
         if variant == "torch-bf16":
@@ -294,17 +377,12 @@ class LocalProvider(Provider):
                 model = self._load()
                 model.to(torch.bfloat16)
             return model
-        from semkit.embed import onnx
+        from semkit.embedding import onnx
 
-        fp32 = self.artifacts.file(
-            "model-fp32.onnx", lambda target: onnx.export_onnx(self.path, target)
+        log.info("preparing the %s path of %s on this machine (once)", variant, self.model_id)
+        return onnx.OnnxRunner(
+            self._onnx_file(variant), self.path / "tokenizer.json", self.max_tokens
         )
-        path = fp32
-        if variant == "onnx-int8":
-            path = self.artifacts.file(
-                "model-int8.onnx", lambda target: onnx.quantize_int8(fp32, target)
-            )
-        return onnx.OnnxRunner(path, self.path / "tokenizer.json", self.max_tokens)
 
     def _run(self, variant: str, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
         if variant == "torch":

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from semkit.embed.cache import EmbeddingCache, cache_key
+from semkit.embedding.cache import EmbeddingCache, cache_key
 from semkit.errors import StoreError
 
 
@@ -59,7 +59,7 @@ def test_two_processes_writing_at_once(tmp_path):
     script = textwrap.dedent(f"""
         import sys
         from semkit import Embedder
-        from semkit.embed.hashing import HashingProvider
+        from semkit.embedding.hashing import HashingProvider
         worker = int(sys.argv[1])
         e = Embedder(HashingProvider(32), cache={str(tmp_path)!r})
         for round in range(20):

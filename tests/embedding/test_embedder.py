@@ -7,9 +7,9 @@ import pytest
 
 import semkit
 from semkit import Embedder
-from semkit.embed.base import Provider
-from semkit.embed.hashing import HashingProvider
-from semkit.embed.registry import default_model_path, resolve
+from semkit.embedding.base import Provider
+from semkit.embedding.hashing import HashingProvider
+from semkit.embedding.registry import default_model_path, resolve
 from semkit.errors import InputError, ModelError, ProviderError
 
 

@@ -1,6 +1,6 @@
 """OpenAI's embeddings API, or any server that speaks it, as a semkit ``Provider``.
 
-Contract (what ``OpenAIProvider`` promises on top of ``semkit.embed.base``):
+Contract (what ``OpenAIProvider`` promises on top of ``semkit.embedding.base``):
 
 * Construction touches no network. Unset options come from ``semkit.config``
   (OPENAI_BASE_URL, OPENAI_API_KEY, SEMKIT_OPENAI_TIMEOUT, SEMKIT_OPENAI_MAX_RETRIES).
@@ -59,8 +59,8 @@ import httpx
 import numpy as np
 
 from semkit import config
-from semkit.embed.base import Provider
-from semkit.embed.registry import OPENAI_MODELS
+from semkit.embedding.base import Provider
+from semkit.embedding.registry import OPENAI_MODELS
 from semkit.errors import ConfigError, InputError, ModelError, ProviderError, RateLimitError
 from semkit.text.tokens import EstimateTokenizer, Tokenizer
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import semkit
-from semkit.embed.openai import OpenAIProvider, TiktokenTokenizer, _tiktoken_tokenizer
-from semkit.embed.registry import resolve
+from semkit.embedding.openai import OpenAIProvider, TiktokenTokenizer, _tiktoken_tokenizer
+from semkit.embedding.registry import resolve
 from semkit.errors import ConfigError, InputError, ModelError, ProviderError, RateLimitError
 from semkit.text.chunking import chunk_text
 from semkit.text.tokens import EstimateTokenizer

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from semkit.embed.base import Provider
-from semkit.embed.local import LocalProvider, is_model_dir
+from semkit.embedding.base import Provider
+from semkit.embedding.local import LocalProvider, is_model_dir
 from semkit.errors import ModelError
 
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -63,20 +63,22 @@ def resolve(
 
         spec = config.get("model")
     spec_str = str(spec)
-    local = {k: options.pop(k) for k in ("backend", "artifacts_dir") if k in options}
+    local = {
+        k: options.pop(k) for k in ("backend", "artifacts_dir", "min_fidelity") if k in options
+    }
     if spec_str in DEFAULT_ALIASES:
         return LocalProvider(
             default_model_path(), DEFAULT_MODEL_ID, fingerprint_memo=fingerprint_memo, **local
         )
     if spec_str == "hashing" or spec_str.startswith("hashing:"):
-        from semkit.embed.hashing import HashingProvider
+        from semkit.embedding.hashing import HashingProvider
 
         try:
             return HashingProvider(int(spec_str.partition(":")[2] or 64))
         except ValueError:
             raise ModelError(f"bad hashing model spec {spec_str!r}; use 'hashing:<dim>'") from None
     if spec_str.startswith(OPENAI_PREFIX):
-        from semkit.embed.openai import OpenAIProvider
+        from semkit.embedding.openai import OpenAIProvider
 
         return OpenAIProvider(spec_str[len(OPENAI_PREFIX) :], **options)
     path = Path(spec_str).expanduser()
