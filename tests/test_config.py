@@ -27,3 +27,12 @@ def test_bad_values_and_unknown_settings_are_clear_errors(monkeypatch):
 def test_every_setting_is_documented():
     for setting in config.SETTINGS:
         assert setting.help and setting.env
+
+
+def test_the_readme_settings_table_lists_every_setting():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Settings") :]
+    for setting in config.SETTINGS:
+        assert f"| {setting.name} | `{setting.env}` |" in table, setting.name

@@ -63,6 +63,37 @@ def test_long_documents_are_chunked_and_hits_carry_the_best_chunk(db):
     assert text[hit.chunk.start : hit.chunk.end] == hit.chunk.text
 
 
+def test_document_vectors_are_the_normalised_mean_of_their_chunks(db, embedder):
+    coll = db.collection("docvec")
+    filler = " ".join(f"The committee discussed budget item number {i}." for i in range(120))
+    coll.add([filler, "A short note about taxes."], ids=["long", "short"])
+    chunks = embedder.chunk(filler)
+    assert len(chunks) > 1
+    mean = embedder.encode([c.text for c in chunks]).mean(0)
+    vectors = coll.document_vectors(["short", "long"])  # in the order asked
+    assert vectors.shape == (2, coll.dim)
+    np.testing.assert_allclose(vectors[1], mean / np.linalg.norm(mean), atol=1e-5)
+    np.testing.assert_allclose(
+        vectors[0], embedder.encode(["A short note about taxes."])[0], atol=1e-6
+    )
+    with pytest.raises(InputError, match="no document with id 'gone'"):
+        coll.document_vectors(["short", "gone"])
+
+
+def test_one_chunk_documents_and_chunked_documents_rank_the_same_way(db, sentences):
+    """The one-chunk-per-document fast path and the merging path agree on documents."""
+    plain = db.collection("plain")
+    plain.add(sentences, ids=[f"s{i}" for i in range(len(sentences))])
+    mixed = db.collection("mixed")
+    mixed.add(sentences, ids=[f"s{i}" for i in range(len(sentences))])
+    mixed.add(["word " * 700], ids=["long"])  # several chunks: documents are merged from now on
+    assert plain.vectors.one_chunk_per_document() and not mixed.vectors.one_chunk_per_document()
+    for query in ("a cat on a mat", "financial markets", "someone is cooking"):
+        a = [(h.id, round(h.score, 5)) for h in plain.search(query, k=8)]
+        b = [(h.id, round(h.score, 5)) for h in mixed.search(query, k=9) if h.id != "long"][:8]
+        assert a == b
+
+
 def test_truncate_policy_embeds_one_chunk_per_document(db):
     coll = db.collection("mteb", chunking={"truncate": True})
     coll.add(["word " * 600, "short"])

@@ -44,8 +44,9 @@ BackendOpt = Annotated[
     typer.Option(
         "--backend",
         help=(
-            "Local inference path: auto (fastest that keeps cosine >= 0.995 to fp32 here), "
-            "torch (fp32), torch-bf16, onnx (fp32), onnx-int8."
+            "Local inference path: auto (the fastest path here whose vectors keep "
+            "$SEMKIT_MIN_FIDELITY, default 0.9999, min cosine to fp32), torch (fp32), "
+            "torch-bf16, onnx (fp32), onnx-int8."
         ),
         envvar="SEMKIT_BACKEND",
     ),

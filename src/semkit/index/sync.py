@@ -54,6 +54,7 @@ class IndexedVectors:
         self._index: VectorIndex | None = None
         self._labels = np.zeros(0, dtype=np.int64)  # every chunk label, ascending
         self._docs = np.zeros(0, dtype=np.int64)  # the document rowid of each label
+        self._doc_count: tuple[np.ndarray | None, int] = (None, 0)  # (for this _docs, count)
         self._version = -1  # store version the index reflects
         self._unsaved = 0
         # Vectors committed by this process but not yet in the index: added in bulk (one big
@@ -98,6 +99,18 @@ class IndexedVectors:
         pos = np.clip(np.searchsorted(self._labels, labels), 0, max(len(self._labels) - 1, 0))
         out = self._docs[pos] if len(self._docs) else np.full(labels.shape, -1, dtype=np.int64)
         return np.where(labels < 0, -1, out)
+
+    def document_count(self) -> int:
+        """Documents with vectors in the index (counted once per change, not per search)."""
+        self.index()
+        docs = self._docs
+        if self._doc_count[0] is not docs:
+            self._doc_count = (docs, len(np.unique(docs)))
+        return self._doc_count[1]
+
+    def one_chunk_per_document(self) -> bool:
+        """True when no document has several chunks (then a chunk hit is a document hit)."""
+        return self.document_count() == len(self._labels)
 
     def labels_of(self, rowids: np.ndarray) -> np.ndarray:
         """Labels of the chunks of these documents, ascending."""

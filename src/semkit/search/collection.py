@@ -28,7 +28,7 @@ from semkit.search.filters import compile_where
 from semkit.search.fusion import RRF_K, reciprocal_rank_fusion
 from semkit.search.lexical import match_expression
 from semkit.similarity import as_matrix, normalize_rows
-from semkit.store.codec import content_hash, metadata_to_json, vector_to_blob
+from semkit.store.codec import content_hash, json_to_metadata, metadata_to_json, vector_to_blob
 from semkit.store.sqlite import CollectionRecord, DocumentWrite, WriteResult
 from semkit.types import Chunk, Document, Hit
 
@@ -197,6 +197,40 @@ class Collection:
             sum(r.metadata_only for r in reports),
             sum(r.embedded for r in reports),
         )
+
+    def update_metadata(
+        self,
+        ids: Sequence[str],
+        metadatas: Sequence[dict[str, Any]],
+        *,
+        merge: bool = True,
+    ) -> int:
+        """Change documents' metadata without embedding anything: each dict is merged into
+        the document's metadata (``merge=False`` replaces it). All or nothing, in one
+        transaction; an unknown id is an error. Returns how many documents changed."""
+        if isinstance(ids, str) or len(ids) != len(metadatas):
+            raise InputError("give a list of ids and a list of as many metadata dicts")
+        ids = list(ids)
+        if len(set(ids)) != len(ids):
+            raise InputError("an id appears twice in one metadata update")
+        existing = self.store.existing_with_metadata(self.record.id, ids)
+        missing = [i for i in ids if i not in existing]
+        if missing:
+            raise InputError(f"no document with id {missing[0]!r} in collection {self.name!r}")
+        updates: list[tuple[int, str, bytes]] = []
+        for doc_id, meta in zip(ids, metadatas, strict=True):
+            if not isinstance(meta, dict):
+                raise InputError(f"document {doc_id!r}: metadata must be a dict")
+            rowid, content, old = existing[doc_id]
+            new = metadata_to_json(
+                {**json_to_metadata(old), **meta} if merge else meta, f"document {doc_id!r}"
+            )
+            if new != old:
+                updates.append((rowid, new, content))
+        if updates:
+            version = self.store.update_metadata(self.record.id, updates)
+            self.vectors.apply([], None, [], version)
+        return len(updates)
 
     def _check_inputs(
         self,
@@ -544,7 +578,7 @@ class Collection:
         self, qvecs: np.ndarray, k: int, matched: np.ndarray | None, exact: bool, ef: int | None
     ) -> list[list[DocMatch]]:
         allowed = None if matched is None else self.vectors.labels_of(matched)
-        n_docs = self.count() if matched is None else len(matched)
+        n_docs = self.vectors.document_count() if matched is None else len(matched)
         return search_documents(self.vectors, qvecs, k, allowed, n_docs, exact, ef)
 
     def _lexical(
@@ -559,10 +593,9 @@ class Collection:
         ]
 
     def _hits(self, ranked: list[list[DocMatch]]) -> list[list[Hit]]:
-        rowids = {m.rowid for ms in ranked for m in ms}
         labels = {m.label for ms in ranked for m in ms if m.label >= 0}
-        docs = self.store.documents(sorted(rowids))
-        spans = self.store.chunk_spans(sorted(labels))
+        unlabelled = {m.rowid for ms in ranked for m in ms if m.label < 0}
+        docs, spans = self.store.hit_rows(sorted(labels), sorted(unlabelled))
         out = []
         for matches in ranked:
             hits = []
@@ -571,8 +604,9 @@ class Collection:
                 if doc is None:  # deleted by another process since the search: skip
                     continue
                 chunk = None
-                if m.label in spans and doc.text is not None:
-                    idx, start, end = spans[m.label]
+                span = spans.get(m.label)
+                if span is not None and doc.text is not None:
+                    _, idx, start, end = span
                     chunk = Chunk(doc.text[start:end], start, end, idx)
                 hits.append(Hit(doc.id, float(m.score), doc.text, doc.metadata, chunk))
             out.append(hits)
@@ -589,10 +623,10 @@ class Collection:
         minus half the mean of the negatives); the given documents are left out."""
         if isinstance(ids, str):
             ids = [ids]
-        positive = self._document_vectors(list(ids))
+        positive = self.document_vectors(list(ids))
         query = positive.mean(0)
         if negative_ids:
-            query = query - 0.5 * self._document_vectors(list(negative_ids)).mean(0)
+            query = query - 0.5 * self.document_vectors(list(negative_ids)).mean(0)
         if not np.any(query):
             raise InputError("the positive and negative examples cancel out")
         if self.normalize:
@@ -602,19 +636,27 @@ class Collection:
         assert isinstance(hits, list)
         return [h for h in hits if isinstance(h, Hit) and h.id not in given][:k]
 
-    def _document_vectors(self, ids: list[str]) -> np.ndarray:
-        """One vector per document: the (normalised) mean of its chunk vectors."""
+    def document_vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """One vector per document, in the order of ``ids``: the mean of its chunk vectors
+        (re-normalised in a normalised collection). A document of one chunk gets that chunk's
+        vector exactly."""
+        ids = [ids] if isinstance(ids, str) else list(ids)
         rowids = self.store.rowids_for_ids(self.record.id, ids)
         missing = [i for i in ids if i not in rowids]
         if missing:
             raise InputError(f"no document with id {missing[0]!r} in collection {self.name!r}")
+        wanted = np.fromiter((rowids[i] for i in ids), dtype=np.int64, count=len(ids))
         index = self.vectors.index()
-        out = []
-        for doc_id in ids:
-            labels = self.vectors.labels_of(np.asarray([rowids[doc_id]]))
-            v = index.vectors_of(labels).mean(0)
-            out.append(v / np.linalg.norm(v) if self.normalize and np.any(v) else v)
-        return np.stack(out)
+        labels = self.vectors.labels_of(wanted)
+        owners = self.vectors.doc_rowids(labels)
+        chunk_vectors = index.vectors_of(labels).astype(np.float32, copy=False)
+        unique, slot = np.unique(owners, return_inverse=True)
+        sums = np.zeros((len(unique), self.dim), dtype=np.float64)
+        np.add.at(sums, slot, chunk_vectors)
+        means = (sums / np.bincount(slot, minlength=len(unique))[:, None]).astype(np.float32)
+        if self.normalize:
+            means = normalize_rows(means)
+        return means[np.searchsorted(unique, wanted)]
 
     # --- maintenance --------------------------------------------------------------------------
     def flush(self) -> int:

@@ -29,8 +29,22 @@ class DocMatch:
 
 
 def _best_per_document(
-    labels: np.ndarray, scores: np.ndarray, docs: np.ndarray, k: int
+    labels: np.ndarray, scores: np.ndarray, docs: np.ndarray, k: int, distinct: bool = False
 ) -> list[DocMatch]:
+    """The first ``k`` documents in ranked chunk hits, each with its best chunk.
+
+    ``distinct``: every chunk is a different document (nothing to merge)."""
+    if distinct:
+        keep = labels >= 0
+        return [
+            DocMatch(d, s, lbl)
+            for lbl, s, d in zip(
+                labels[keep][:k].tolist(),
+                scores[keep][:k].tolist(),
+                docs[keep][:k].tolist(),
+                strict=True,
+            )
+        ]
     seen: set[int] = set()
     out: list[DocMatch] = []
     for label, score, doc in zip(labels.tolist(), scores.tolist(), docs.tolist(), strict=True):
@@ -66,7 +80,8 @@ def search_documents(
     use_exact = (
         exact or index.kind == "exact" or (allowed is not None and len(allowed) <= EXACT_FILTER_MAX)
     )
-    first = min(n_chunks, max(want * _FIRST_FETCH, want + 8))
+    distinct = vectors.one_chunk_per_document()
+    first = want if distinct else min(n_chunks, max(want * _FIRST_FETCH, want + 8))
     if allowed is not None and not use_exact and ef is None:
         # An allow-list hides part of the graph: widen the beam as the share shrinks
         # (measured: ef ~ 2.5 k / share keeps recall@10 near 0.98; bench/results/ann_libraries*).
@@ -83,10 +98,13 @@ def search_documents(
         ef,
         n_chunks,
         results,
+        distinct,
     )
     if short and not use_exact:
         # The graph gave up early (a tight filter, many tombstones): exact over the set.
-        _deepen(vectors, queries, short, want, first, allowed, True, ef, n_chunks, results)
+        _deepen(
+            vectors, queries, short, want, first, allowed, True, ef, n_chunks, results, distinct
+        )
     return results
 
 
@@ -101,6 +119,7 @@ def _deepen(
     ef: int | None,
     n_chunks: int,
     results: list[list[DocMatch]],
+    distinct: bool,
 ) -> list[int]:
     """Search ``pending`` queries, fetching deeper while more chunks exist; returns the
     queries that still have fewer than ``want`` documents."""
@@ -110,10 +129,9 @@ def _deepen(
             queries[pending], fetch, allowed, exact=exact, ef=max(ef, fetch) if ef else None
         )
         deeper: list[int] = []
+        docs = vectors.doc_rowids(labels)
         for row, q in enumerate(pending):
-            results[q] = _best_per_document(
-                labels[row], scores[row], vectors.doc_rowids(labels[row]), want
-            )
+            results[q] = _best_per_document(labels[row], scores[row], docs[row], want, distinct)
             if len(results[q]) >= want:
                 continue
             if int((labels[row] >= 0).sum()) == fetch and fetch < n_chunks:

@@ -58,7 +58,7 @@ def metadata_to_json(metadata: Any, where: str) -> str:
 
 
 def json_to_metadata(text: str | None) -> dict[str, Any]:
-    return json.loads(text) if text else {}
+    return json.loads(text) if text and text != "{}" else {}
 
 
 def content_hash(text: str | None, metadata_json: str) -> bytes:

@@ -330,16 +330,36 @@ class Store:
         return {doc_id: v[0] for doc_id, v in self.existing_with_metadata(cid, ids).items()}
 
     def documents(self, rowids: Sequence[int]) -> dict[int, Document]:
-        out: dict[int, Document] = {}
+        return self.hit_rows((), rowids)[0]
+
+    def hit_rows(
+        self, labels: Sequence[int], rowids: Sequence[int] = ()
+    ) -> tuple[dict[int, Document], dict[int, tuple[int, int, int, int]]]:
+        """What search results show, in one snapshot: the documents owning chunk ``labels``
+        plus documents ``rowids``, and ``{label: (doc_rowid, idx, start, end)}``."""
+        docs: dict[int, Document] = {}
+        spans: dict[int, tuple[int, int, int, int]] = {}
         with self.read() as db:
-            for part in _chunks([int(r) for r in rowids]):
+            for part in _chunks([int(x) for x in labels]):
+                marks = ",".join("?" * len(part))
+                for label, idx, start, end, rowid, doc_id, text, meta in db.execute(
+                    "SELECT c.label, c.idx, c.start, c.end, d.rowid, d.id, d.text, d.metadata "
+                    f"FROM chunks c JOIN documents d ON d.rowid = c.doc_rowid "
+                    f"WHERE c.label IN ({marks})",
+                    tuple(part),
+                ):
+                    spans[label] = (rowid, idx, start, end)
+                    if rowid not in docs:
+                        docs[rowid] = Document(doc_id, text, json_to_metadata(meta))
+            missing = [int(r) for r in rowids if int(r) not in docs]
+            for part in _chunks(missing):
                 marks = ",".join("?" * len(part))
                 for rowid, doc_id, text, meta in db.execute(
                     f"SELECT rowid, id, text, metadata FROM documents WHERE rowid IN ({marks})",
                     tuple(part),
                 ):
-                    out[int(rowid)] = Document(doc_id, text, json_to_metadata(meta))
-        return out
+                    docs[rowid] = Document(doc_id, text, json_to_metadata(meta))
+        return docs, spans
 
     def list_documents(
         self,
@@ -356,19 +376,6 @@ class Store:
                 (cid, *params, -1 if limit is None else limit, offset),
             ).fetchall()
         return [Document(i, t, json_to_metadata(m)) for i, t, m in rows]
-
-    def chunk_spans(self, labels: Sequence[int]) -> dict[int, tuple[int, int, int]]:
-        """``{label: (idx, start, end)}``."""
-        out: dict[int, tuple[int, int, int]] = {}
-        with self.read() as db:
-            for part in _chunks([int(x) for x in labels]):
-                marks = ",".join("?" * len(part))
-                for label, idx, start, end in db.execute(
-                    f"SELECT label, idx, start, end FROM chunks WHERE label IN ({marks})",
-                    tuple(part),
-                ):
-                    out[int(label)] = (int(idx), int(start), int(end))
-        return out
 
     def label_map(self, cid: int) -> tuple[int, np.ndarray, np.ndarray]:
         """``(version, labels, doc_rowids)`` of every chunk, ascending by label, one snapshot."""
