@@ -160,3 +160,27 @@ def test_reindex_switches_model_on_purpose(db, sentences):
     assert again.info()["model_id"] == semkit.DEFAULT_MODEL_ID and again.dim == 384
     assert again.count() == 30 and db.collections() == ["r"]
     assert len(again.search("sport", k=3)) == 3
+
+
+def test_search_include_chooses_what_hits_carry(db, sentences):
+    coll = db.collection("inc")
+    coll.add(
+        sentences,
+        ids=[f"s{i}" for i in range(len(sentences))],
+        metadatas=[{"n": i} for i in range(len(sentences))],
+    )
+    full = coll.search(["a cat on a mat", "the stock market"], k=5)
+    bare = coll.search(["a cat on a mat", "the stock market"], k=5, include=())
+    assert [[(h.id, h.score) for h in hs] for hs in bare] == [
+        [(h.id, h.score) for h in hs] for hs in full
+    ]
+    assert all(h.text is None and h.metadata == {} and h.chunk is None for hs in bare for h in hs)
+    meta_only = coll.search("a cat on a mat", k=3, include=["metadata"])
+    assert meta_only[0].text is None and meta_only[0].metadata == full[0][0].metadata
+    # the in-memory id table follows changes of the collection
+    coll.delete(ids=[full[0][0].id])
+    coll.add(["A kitten sleeps on the mat"], ids=["kitten"])
+    again = coll.search("a cat on a mat", k=5, include=())
+    assert full[0][0].id not in {h.id for h in again} and "kitten" in {h.id for h in again}
+    with pytest.raises(InputError, match="include: unknown"):
+        coll.search("a cat", include=["vectors"])

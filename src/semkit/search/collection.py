@@ -39,6 +39,7 @@ Mode = Literal["dense", "lexical", "hybrid"]
 MODES = ("dense", "lexical", "hybrid")
 WRITE_BATCH = 256  # documents per commit: the unit of progress and of durability
 HYBRID_DEPTH = 100  # each ranking fused in hybrid search is this deep (at least k)
+INCLUDE_ALL = ("text", "metadata")  # what hits carry besides id and score
 FILTER_CACHE_SIZE = 32  # filters whose matches are remembered per collection
 
 
@@ -68,6 +69,7 @@ class Collection:
         self.record = record
         self.embedder = embedder
         self._filter_cache: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
+        self._ids: tuple[int, np.ndarray, np.ndarray] | None = None  # for include=()
         cfg = record.config
         self.name = record.name
         self.dim = int(cfg["dim"])
@@ -480,6 +482,7 @@ class Collection:
         ef: int | None = None,
         weights: tuple[float, float] = (1.0, 1.0),
         rrf_k: int = RRF_K,
+        include: Sequence[str] = INCLUDE_ALL,
     ) -> list[Hit] | list[list[Hit]]:
         """The ``k`` best documents for a query (text or vector) or a batch of queries.
 
@@ -488,7 +491,16 @@ class Collection:
         cosine similarity (dense, cosine collections), BM25 (lexical), fused RRF
         score (hybrid); higher is better. ``where`` filters on metadata; a filtered
         search returns ``min(k, matching documents)`` hits. ``exact`` bypasses HNSW.
+        ``include``: what hits carry besides id and score: "text" (the document and its
+        best chunk) and "metadata"; ``include=()`` returns ids and scores from memory,
+        without reading documents (the fastest search; the id table is loaded once per
+        change of the collection).
         """
+        unknown = set(include) - set(INCLUDE_ALL)
+        if unknown:
+            raise InputError(
+                f"include: unknown field(s) {sorted(unknown)}; use {list(INCLUDE_ALL)}"
+            )
         if mode not in MODES:
             raise InputError(f"unknown mode {mode!r}; use one of {list(MODES)}")
         if not isinstance(k, int) or k < 1:
@@ -527,7 +539,22 @@ class Collection:
                         for r, s in fused
                     ]
                 )
-        hits = self._hits(ranked)
+        hits = self._hits(ranked) if include else self._bare_hits(ranked)
+        if include and set(include) != set(INCLUDE_ALL):
+            keep_text, keep_meta = "text" in include, "metadata" in include
+            hits = [
+                [
+                    Hit(
+                        h.id,
+                        h.score,
+                        h.text if keep_text else None,
+                        h.metadata if keep_meta else {},
+                        h.chunk if keep_text else None,
+                    )
+                    for h in hs
+                ]
+                for hs in hits
+            ]
         return hits[0] if single else hits
 
     def _queries(
@@ -591,6 +618,31 @@ class Collection:
             DocMatch(r, s, -1)
             for r, s in self.store.lexical(self.record.id, match, k, where_sql, params)
         ]
+
+    def _bare_hits(self, ranked: list[list[DocMatch]]) -> list[list[Hit]]:
+        """Ids and scores only, from an in-memory id table (reloaded when the store changed)."""
+        version = self.store.version(self.record.id)
+        if self._ids is None or self._ids[0] != version:
+            self._ids = self.store.id_map(self.record.id)
+        _, rowids, ids = self._ids
+        out = []
+        for matches in ranked:
+            if not matches:
+                out.append([])
+                continue
+            wanted = np.fromiter((m.rowid for m in matches), dtype=np.int64, count=len(matches))
+            pos = np.minimum(np.searchsorted(rowids, wanted), max(len(rowids) - 1, 0))
+            found = rowids[pos] == wanted  # False: deleted by another process since the search
+            out.append(
+                [
+                    Hit(doc_id, float(m.score))
+                    for m, doc_id, ok in zip(
+                        matches, ids[pos].tolist(), found.tolist(), strict=True
+                    )
+                    if ok
+                ]
+            )
+        return out
 
     def _hits(self, ranked: list[list[DocMatch]]) -> list[list[Hit]]:
         labels = {m.label for ms in ranked for m in ms if m.label >= 0}

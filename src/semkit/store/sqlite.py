@@ -326,6 +326,20 @@ class Store:
             ).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
+    def id_map(self, cid: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """``(version, rowids ascending, ids)`` of every document, one snapshot."""
+        with self.read() as db:
+            version = int(
+                db.execute("SELECT version FROM collections WHERE id = ?", (cid,)).fetchone()[0]
+            )
+            rows = db.execute(
+                "SELECT rowid, id FROM documents WHERE collection_id = ? ORDER BY rowid", (cid,)
+            ).fetchall()
+        rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        ids = np.empty(len(rows), dtype=object)
+        ids[:] = [r[1] for r in rows]
+        return version, rowids, ids
+
     def rowids_for_ids(self, cid: int, ids: Sequence[str]) -> dict[str, int]:
         return {doc_id: v[0] for doc_id, v in self.existing_with_metadata(cid, ids).items()}
 
