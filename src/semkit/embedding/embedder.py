@@ -288,15 +288,14 @@ class Embedder:
         variant: str,
         namespace: str,
     ) -> None:
-        from tqdm.auto import tqdm
+        bar = None
+        if show:  # a disabled tqdm still costs ~0.1-0.3 ms: too much for a single query
+            from tqdm.auto import tqdm
 
-        with tqdm(
-            total=len(missing),
-            desc=f"Embedding ({self.model_id})",
-            unit="text",
-            disable=not show,
-            leave=False,
-        ) as bar:
+            bar = tqdm(
+                total=len(missing), desc=f"Embedding ({self.model_id})", unit="text", leave=False
+            )
+        try:
             for start in range(0, len(missing), _BLOCK):
                 block = missing[start : start + _BLOCK]
                 raw = self.provider.embed(
@@ -312,7 +311,11 @@ class Embedder:
                         namespace, ((keys[t], v) for t, v in zip(block, out, strict=True))
                     )
                 vectors.update(zip(block, out, strict=True))
-                bar.update(len(block))
+                if bar is not None:
+                    bar.update(len(block))
+        finally:
+            if bar is not None:
+                bar.close()
 
     def _finish(self, raw: Any, n: int) -> np.ndarray:
         """Check a provider's answer, then normalise it (truncation comes after the cache)."""

@@ -625,23 +625,16 @@ class Collection:
         if self._ids is None or self._ids[0] != version:
             self._ids = self.store.id_map(self.record.id)
         _, rowids, ids = self._ids
-        out = []
+        flat = [m for matches in ranked for m in matches]
+        wanted = np.fromiter((m.rowid for m in flat), dtype=np.int64, count=len(flat))
+        pos = np.minimum(np.searchsorted(rowids, wanted), max(len(rowids) - 1, 0))
+        found = (rowids[pos] == wanted).tolist()  # False: deleted since the search
+        found_ids = ids[pos].tolist()
+        out, at = [], 0
         for matches in ranked:
-            if not matches:
-                out.append([])
-                continue
-            wanted = np.fromiter((m.rowid for m in matches), dtype=np.int64, count=len(matches))
-            pos = np.minimum(np.searchsorted(rowids, wanted), max(len(rowids) - 1, 0))
-            found = rowids[pos] == wanted  # False: deleted by another process since the search
-            out.append(
-                [
-                    Hit(doc_id, float(m.score))
-                    for m, doc_id, ok in zip(
-                        matches, ids[pos].tolist(), found.tolist(), strict=True
-                    )
-                    if ok
-                ]
-            )
+            end = at + len(matches)
+            out.append([Hit(found_ids[j], flat[j].score) for j in range(at, end) if found[j]])
+            at = end
         return out
 
     def _hits(self, ranked: list[list[DocMatch]]) -> list[list[Hit]]:

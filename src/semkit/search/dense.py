@@ -11,7 +11,7 @@ set if the graph still returns too few. So a filtered search returns
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,8 +21,7 @@ EXACT_FILTER_MAX = 20_000  # matched chunks at or below this are searched exactl
 _FIRST_FETCH = 3  # chunks fetched per wanted document in the first round
 
 
-@dataclass(frozen=True, slots=True)
-class DocMatch:
+class DocMatch(NamedTuple):  # a tuple: thousands are made per batch of queries
     rowid: int
     score: float
     label: int  # the best chunk
@@ -130,6 +129,17 @@ def _deepen(
         )
         deeper: list[int] = []
         docs = vectors.doc_rowids(labels)
+        if distinct and labels.shape[1] >= want and bool((labels[:, :want] >= 0).all()):
+            # Every query got ``want`` chunks, each its own document: take them as they are.
+            for q, d_row, s_row, l_row in zip(
+                pending,
+                docs[:, :want].tolist(),
+                scores[:, :want].tolist(),
+                labels[:, :want].tolist(),
+                strict=True,
+            ):
+                results[q] = list(map(DocMatch, d_row, s_row, l_row))
+            break
         for row, q in enumerate(pending):
             results[q] = _best_per_document(labels[row], scores[row], docs[row], want, distinct)
             if len(results[q]) >= want:
