@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.semkit-installed
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: demo test lint bench eval venv clean
+.PHONY: demo test lint bench bench-large eval venv clean
 
 venv: $(STAMP)
 
@@ -30,9 +30,28 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
 
+# Benchmarks (data: ../shared/data or $$SEMKIT_DATA): tables in bench/results/*.md and .json.
+# `make bench` takes about an hour on 2 cores; `make bench-large` (1M vectors, every ANN
+# library) several more.
 bench: $(STAMP)
+	$(BIN)/python bench/embedding.py --ndcg
+	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/cache.py
 	$(BIN)/python bench/crash.py
+	$(BIN)/python bench/search.py scifact
+	$(BIN)/python bench/search.py filtered
+	$(BIN)/python bench/search.py overhead --n 100000
+	$(BIN)/python bench/storage.py
+	$(BIN)/python bench/lexical.py
+	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/classify.py
+
+bench-large: $(STAMP)
+	$(BIN)/python bench/search.py million
+	$(BIN)/python bench/search.py overhead --n 1000000
+	$(BIN)/python bench/ann_libraries.py
+	$(BIN)/python bench/ann_libraries.py --sizes 1000000 --no-scifact --name ann_libraries_1m
+	$(BIN)/python bench/finetune.py
 
 # Full-dataset quality runs (SciFact, STS-B in ../shared/data or $$SEMKIT_DATA): bench/results/quality.md
 eval: $(STAMP)

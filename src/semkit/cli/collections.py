@@ -207,6 +207,14 @@ def search(
             ]
         )
         return
+    print_hits(hits)
+
+
+def print_hits(
+    hits: list[Any], title: str | None = None, text_width: int = 90, chunks: bool = True
+) -> None:
+    """Hits as a table, best first (or "no results"): the matching chunk's text when
+    ``chunks`` and the hit has one, else the document's."""
     if not hits:
         out.print("no results")
         return
@@ -217,11 +225,12 @@ def search(
                 i + 1,
                 h.score,
                 h.id,
-                _short(h.chunk.text if h.chunk else h.text),
+                _short(h.chunk.text if chunks and h.chunk else h.text, text_width),
                 _short(json.dumps(h.metadata, ensure_ascii=False), 40),
             ]
             for i, h in enumerate(hits)
         ],
+        title=title,
     )
 
 

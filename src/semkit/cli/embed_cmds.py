@@ -10,6 +10,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from semkit.cli.collections import DbOpt
 from semkit.cli.common import (
     BackendOpt,
     DimsOpt,
@@ -167,18 +168,32 @@ def analogy(
     b: Annotated[str, typer.Argument(help="B (e.g. man).")],
     c: Annotated[str, typer.Argument(help="C (e.g. woman).")],
     vocab: Annotated[
-        Path, typer.Option("--vocab", help="Candidate words: a .txt file, one per line.")
-    ],
+        Path | None, typer.Option("--vocab", help="Candidate words: a .txt file, one per line.")
+    ] = None,
+    collection: Annotated[
+        str | None,
+        typer.Option(
+            "--collection", "-c", help="Candidates: this collection's documents (stored vectors)."
+        ),
+    ] = None,
+    db: DbOpt = None,
     top_k: Annotated[
         int, typer.Option("--top-k", "-k", min=1, help="How many candidates to show.")
     ] = 10,
     model: ModelOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
-    """Rank candidate words for A - B + C (king - man + woman -> queen)."""
+    """Rank candidates for A - B + C (king - man + woman -> queen): words of --vocab, or the
+    documents of --collection (embedded with its model; the inputs themselves left out)."""
+    if (vocab is None) == (collection is None):
+        raise InputError("give the candidates with --vocab FILE or --collection NAME (one)")
+    if collection is not None:
+        _collection_analogy(a, b, c, collection, db, top_k, as_json)
+        return
     from semkit.shortcuts import analogy as rank
     from semkit.text.io import read_texts
 
+    assert vocab is not None
     words = list(dict.fromkeys(w.strip() for w in read_texts(vocab)))
     ranked = rank(a, b, c, words, k=top_k, model=model)
     if as_json:
@@ -190,4 +205,37 @@ def analogy(
         ["rank", "candidate", "cosine"],
         [[i + 1, w, s] for i, (w, s) in enumerate(ranked)],
         title=f"{a} - {b} + {c}",
+    )
+
+
+def _collection_analogy(
+    a: str, b: str, c: str, name: str, db: Path | None, k: int, as_json: bool
+) -> None:
+    from semkit.analysis.analogy import corpus_analogy
+    from semkit.analysis.corpus import from_collection
+    from semkit.cli.collections import _short, open_db
+
+    with open_db(db) as database:
+        coll = database.collection(name, create=False)
+        if coll.embedder is None:
+            raise InputError(
+                f"collection {name!r} holds vectors without a model; it cannot embed {a!r}"
+            )
+        ranked = corpus_analogy(from_collection(coll), coll.embedder, a, b, c, k=k)
+    if as_json:
+        print_json(
+            {
+                "query": [a, b, c],
+                "collection": name,
+                "results": [
+                    {"candidate": m.text, "id": m.id, "score": m.score, "metadata": m.metadata}
+                    for m in ranked
+                ],
+            }
+        )
+        return
+    table(
+        ["rank", "id", "document", "cosine"],
+        [[i + 1, m.id, _short(m.text, 70), m.score] for i, m in enumerate(ranked)],
+        title=f"{a} - {b} + {c} in {name}",
     )

@@ -12,7 +12,14 @@ import warnings
 
 import typer
 
-from semkit.cli import collections, embed_cmds, eval_cmds, models_cmds
+from semkit.cli import (
+    analysis_cmds,
+    collections,
+    embed_cmds,
+    eval_cmds,
+    models_cmds,
+    use_cmds,
+)
 from semkit.errors import SemkitError
 
 app = typer.Typer(
@@ -37,9 +44,16 @@ app.command()(collections.info)
 app.command()(collections.verify)
 app.command()(collections.compact)
 app.command()(collections.reindex)
+app.command()(analysis_cmds.cluster)
+app.command()(analysis_cmds.duplicates)
+app.command()(analysis_cmds.outliers)
 app.add_typer(collections.index_app, name="index")
 app.add_typer(eval_cmds.eval_app, name="eval")
 app.add_typer(models_cmds.cache_app, name="cache")
+app.add_typer(use_cmds.classify_app, name="classify")
+app.command()(use_cmds.similar)
+app.command()(use_cmds.context)
+app.command("map")(use_cmds.map_cmd)
 
 
 def _one_line_warning(
