@@ -121,7 +121,7 @@ def directory_fingerprint(path: Path) -> str:
 class LocalProvider(Provider):
     """A sentence-transformers model directory (safetensors weights, JSON configs)."""
 
-    default_batch_size = 16  # measured: batches of 8-16 beat 32+ on CPU for short texts
+    default_batch_size = 8  # measured here: 8 beats 16 by ~8% (bf16 and ONNX), 32+ by 10-20%
 
     def __init__(
         self,
@@ -166,6 +166,7 @@ class LocalProvider(Provider):
         self._st_config = _read_json(self.path / "sentence_bert_config.json") or {}
         self._st_meta = _read_json(self.path / "config_sentence_transformers.json") or {}
         self._hf_config = _read_json(self.path / "config.json") or {}
+        self._tokenizer_config = _read_json(self.path / "tokenizer_config.json") or {}
         self._dim = self._dim_from_config()
 
     # --- what the files say -------------------------------------------------------------
@@ -208,8 +209,12 @@ class LocalProvider(Provider):
 
     @property
     def max_tokens(self) -> int:
+        # sentence-transformers < 6 writes max_seq_length to sentence_bert_config.json;
+        # 6 writes it to the tokenizer's model_max_length (1e30 there means "unset").
+        limit = self._tokenizer_config.get("model_max_length")
         for value in (
             self._st_config.get("max_seq_length"),
+            limit if isinstance(limit, int) and limit < 10**6 else None,
             self._hf_config.get("max_position_embeddings"),
         ):
             if value:
@@ -281,18 +286,26 @@ class LocalProvider(Provider):
         """Every path's fidelity, throughput and latency on this machine (measured once)."""
         if self._profile is None:
             with self._load_lock:
-                self._profile = [self._measure(v) for v in BACKENDS if v != "auto"]
+                paths = [v for v in BACKENDS if v != "auto"]
+                runnable = [
+                    v
+                    for v in paths
+                    if self.fidelity(v) > 0 and (v != "torch-bf16" or native_bf16())
+                ]
+                speeds = self.artifacts.measurement(
+                    "speeds:" + ",".join(runnable), lambda: self._speeds(runnable)
+                )
+                none = {"texts_per_s": 0.0, "latency_ms": float("inf")}
+                self._profile = [
+                    {
+                        "path": v,
+                        "min_cosine": self.fidelity(v),
+                        "usable": v in runnable and self.fidelity(v) >= self.min_fidelity,
+                        **speeds.get(v, none),
+                    }
+                    for v in paths
+                ]
         return self._profile
-
-    def _measure(self, variant: str) -> dict[str, Any]:
-        fidelity = self.fidelity(variant)
-        usable = fidelity >= self.min_fidelity and (variant != "torch-bf16" or native_bf16())
-        speed = (
-            self.artifacts.measurement(f"speed:passages:{variant}", lambda: self._speed(variant))
-            if usable
-            else {"texts_per_s": 0.0, "latency_ms": float("inf")}
-        )
-        return {"path": variant, "min_cosine": fidelity, "usable": usable, **speed}
 
     def cache_namespaces(self, variant: str) -> list[str]:
         """Where vectors of ``variant`` are cached (first) and found (all, in order)."""
@@ -328,22 +341,31 @@ class LocalProvider(Provider):
             return 0.0  # the path does not work for this model: never chosen
         return float((candidate * self._reference).sum(1).min())
 
-    def _speed(self, variant: str) -> dict[str, float]:
+    def _speeds(self, paths: list[str], rounds: int = 3) -> dict[str, dict[str, float]]:
         """Throughput on document-length passages (where bulk time goes: long texts favour
-        other paths than short ones) and single-text latency on short, query-like texts."""
+        other paths than short ones) and single-text latency on short, query-like texts.
+
+        The paths take turns, ``rounds`` times, and each keeps its best: a machine busy
+        with other work for a moment then skews no path against another."""
         texts = self._calibration()
-        short = [t for t in texts if len(t) < 100][:16]
+        short = [t for t in texts if len(t) < 100][:12]
         passages = [" ".join(texts[(7 * i + j) % len(texts)] for j in range(12)) for i in range(16)]
-        self._run(variant, passages[:4], prompt="", batch_size=16)  # warm up
-        start = time.perf_counter()
-        self._run(variant, passages, prompt="", batch_size=16)
-        throughput = len(passages) / (time.perf_counter() - start)
-        times = []
-        for text in short * 2:
-            t0 = time.perf_counter()
-            self._run(variant, [text], prompt="", batch_size=1)
-            times.append(time.perf_counter() - t0)
-        return {"texts_per_s": throughput, "latency_ms": 1e3 * float(np.median(times))}
+        best = {v: {"texts_per_s": 0.0, "latency_ms": float("inf")} for v in paths}
+        for v in paths:
+            self._run(v, passages[:4], prompt="", batch_size=16)  # warm up
+        for _ in range(rounds):
+            for v in paths:
+                start = time.perf_counter()
+                self._run(v, passages, prompt="", batch_size=16)
+                throughput = len(passages) / (time.perf_counter() - start)
+                times = []
+                for text in short:
+                    t0 = time.perf_counter()
+                    self._run(v, [text], prompt="", batch_size=1)
+                    times.append(time.perf_counter() - t0)
+                best[v]["texts_per_s"] = max(best[v]["texts_per_s"], throughput)
+                best[v]["latency_ms"] = min(best[v]["latency_ms"], 1e3 * float(np.median(times)))
+        return best
 
     def _runner(self, variant: str) -> Any:
         with self._load_lock:
