@@ -18,6 +18,7 @@ from semkit.cli import (
     embed_cmds,
     eval_cmds,
     models_cmds,
+    train_cmds,
     use_cmds,
 )
 from semkit.errors import SemkitError
@@ -50,6 +51,7 @@ app.command()(analysis_cmds.outliers)
 app.add_typer(collections.index_app, name="index")
 app.add_typer(eval_cmds.eval_app, name="eval")
 app.add_typer(models_cmds.cache_app, name="cache")
+app.command()(train_cmds.finetune)
 app.add_typer(use_cmds.classify_app, name="classify")
 app.command()(use_cmds.similar)
 app.command()(use_cmds.context)

@@ -173,3 +173,22 @@ def read_records(
 
 def read_texts(path: str | Path, text_field: str | None = None) -> list[str]:
     return [r.text for r in read_records(path, text_field)]
+
+
+ROW_FORMATS = (".jsonl", ".csv", ".tsv", ".parquet")
+
+
+def iter_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line or row number, row)`` of a .jsonl/.csv/.tsv/.parquet file, as read, unmapped."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"no such file: {p}")
+    suffix = p.suffix.lower()
+    if suffix == ".jsonl":
+        yield from iter_jsonl(p)
+    elif suffix in (".csv", ".tsv"):
+        yield from _csv_rows(p)
+    elif suffix == ".parquet":
+        yield from _parquet_rows(p)
+    else:
+        raise InputError(f"{p}: unsupported format '{suffix}'; use one of {', '.join(ROW_FORMATS)}")
