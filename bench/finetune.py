@@ -122,8 +122,9 @@ def main() -> None:
         f"Target {TARGET}: {'reached' if tuned_t >= TARGET else 'not reached'}.",
         f"Training data: SciFact train, {mnrl['data']['anchors']} claims, "
         f"{mnrl['data']['examples']} (claim, abstract) pairs after leaving out "
-        f"{mnrl['dropped_overlap']} that repeat a test claim with the same abstract; one hard "
-        f"negative each, mined with the base model from the 5,183-abstract corpus (a semkit "
+        f"{mnrl['dropped_overlap']} that repeat a test claim with the same abstract; "
+        f"{mnrl['data']['with_negatives']} with one hard negative, mined with the base model "
+        f"from the 5,183-abstract corpus (a semkit "
         f"collection, top {mining['depth']}, margin {mining['margin']} below the positive's "
         f"score; {mining['skipped_positives']} positives and {mining['skipped_margin']} "
         f"too-close candidates passed over; {mining['without_negatives']} claims found none "
@@ -136,13 +137,23 @@ def main() -> None:
         f"{mnrl['train_seconds'] / 60:.1f} min, Matryoshka {mat['steps']} steps in "
         f"{mat['train_seconds'] / 60:.1f} min (whole runs with mining and both evaluations: "
         f"{mnrl['wall_seconds'] / 60:.0f} and {mat['wall_seconds'] / 60:.0f} min).",
+        "The machine was shared with other benchmarks and test runs while these ran (load "
+        "average 2-8 on its 2 cores; the MNRL run was also paused by another benchmark for "
+        "about half an hour): a step (batch 32 + 32 mined negatives, abstracts at 256 "
+        "tokens) took 22 s on average in the Matryoshka run, 30-70 s in the MNRL run; 4 steps "
+        "measured alone on the idle machine took 21.6 s each (an epoch: ~10.5 min). Time is "
+        "forward and backward "
+        "passes over ~1,750 abstracts and ~900 claims per epoch; MatryoshkaLoss runs the "
+        "forward pass once and scores it at each size, so the two runs' times differ by the "
+        "machine's load, not by their loss.",
         "Matryoshka, nDCG@10 truncated, base cut to d dims -> Matryoshka-tuned: "
         + ", ".join(f"{d}: {b:.4f} -> {t:.4f} ({t - b:+.4f})" for d, (b, t) in keep.items())
         + ".",
         "Reproduce: `semkit finetune --beir $SEMKIT_DATA/scifact --split train "
         "--mine-negatives --eval-beir $SEMKIT_DATA/scifact --eval-both --drop-overlap "
+        "--eval-dims 384,256,128,64 "
         f"--epochs {hp['epochs']} --batch-size {hp['batch_size']} --lr {hp['lr']} "
-        "--out scifact-minilm` (add `--loss matryoshka` for the second run).",
+        "--out scifact-minilm` (`--loss matryoshka --eval-truncate` for the second run).",
     ]
     report(
         "finetune",

@@ -25,13 +25,15 @@ def test_help_lists_the_options(capsys):
 def test_finetune_json(tmp_path, capsys):
     out = tmp_path / "model"
     args = ["finetune", "--train", str(PAIRS), "--out", str(out), "--max-steps", "1"]
-    args += ["--batch-size", "4", "--checkpoint-steps", "0", "--eval-beir", str(TINY), "--json"]
+    args += ["--batch-size", "4", "--checkpoint-steps", "0", "--eval-beir", str(TINY)]
+    args += ["--eval-dims", "384,64", "--json"]
     assert main(args) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["model_dir"] == str(out) and payload["steps"] == 1
     assert payload["loss_class"] == "MultipleNegativesRankingLoss"
     assert payload["fingerprint"] != payload["base_fingerprint"]
     assert {r["metric"] for r in payload["comparison"]} >= {"ndcg_at_10", "recall_at_100"}
+    assert {r["dims"] for r in payload["comparison"]} == {384, 64}
     assert payload["evaluation"]["split"] == "test" and payload["evaluation"]["queries"] == 3
     assert (out / "README.md").is_file() and (out / "model.safetensors").is_file()
 

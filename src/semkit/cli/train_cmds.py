@@ -18,11 +18,11 @@ METRIC_LABELS = {
 }
 
 
-def _dims(text: str) -> list[int]:
+def _dims(text: str, option: str) -> list[int]:
     try:
         return [int(x) for x in text.split(",") if x.strip()]
     except ValueError as exc:
-        raise InputError(f"--matryoshka-dims takes comma-separated integers, got {text!r}") from exc
+        raise InputError(f"{option} takes comma-separated integers, got {text!r}") from exc
 
 
 def finetune(
@@ -115,6 +115,13 @@ def finetune(
     eval_both: Annotated[
         bool, typer.Option("--eval-both", help="Score truncated and chunked documents.")
     ] = False,
+    eval_dims: Annotated[
+        str | None,
+        typer.Option(
+            help="Matryoshka sizes to score, e.g. 384,256,128,64 (default: the model's own; "
+            "--loss matryoshka: its --matryoshka-dims)."
+        ),
+    ] = None,
     drop_overlap: Annotated[
         bool,
         typer.Option(
@@ -154,7 +161,7 @@ def finetune(
             batch_size=batch_size,
             lr=lr,
             scale=scale,
-            matryoshka_dims=_dims(matryoshka_dims),
+            matryoshka_dims=_dims(matryoshka_dims, "--matryoshka-dims"),
             triplet_margin=triplet_margin,
             max_steps=max_steps,
             seed=seed,
@@ -168,6 +175,7 @@ def finetune(
             eval_beir=eval_beir,
             eval_split=eval_split,
             eval_truncate=(True, False) if eval_both else (eval_truncate,),
+            eval_dims=_dims(eval_dims, "--eval-dims") if eval_dims else None,
             drop_overlapping=drop_overlap,
             checkpoint_steps=checkpoint_steps or None,
             resume=resume,
