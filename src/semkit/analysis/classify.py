@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from semkit.atomic import write_bytes
 from semkit.errors import InputError, ModelError, StoreError
 from semkit.similarity import as_matrix, normalize_rows
 
@@ -156,7 +156,7 @@ class Classifier:
         buffer = io.BytesIO()
         np.savez(buffer, **self.arrays)
         weights = buffer.getvalue()
-        _write_atomic(folder / WEIGHTS_FILE, weights)
+        write_bytes(folder / WEIGHTS_FILE, weights)
         config = {
             "format": FORMAT_VERSION,
             "kind": "semkit-classifier",
@@ -167,7 +167,7 @@ class Classifier:
             "trained_on": self.trained_on,
             "weights_sha256": hashlib.sha256(weights).hexdigest(),
         }
-        _write_atomic(
+        write_bytes(
             folder / CONFIG_FILE, (json.dumps(config, indent=2, ensure_ascii=False) + "\n").encode()
         )
         return folder
@@ -206,12 +206,6 @@ class Classifier:
             dict(config.get("params") or {}),
             int(config.get("trained_on", 0)),
         )
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _logreg_proba(x: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:

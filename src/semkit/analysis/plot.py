@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from semkit.atomic import replace_into
 from semkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -163,13 +163,7 @@ def _write_atomic(path: Path, write: Any) -> Path:
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise InputError(f"folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return replace_into(path, write)
 
 
 def plot_png(

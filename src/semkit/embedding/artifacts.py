@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from semkit.atomic import write_text
 
 MANIFEST_VERSION = 2
 
@@ -49,9 +50,7 @@ class ModelArtifacts:
 
     def _write(self, manifest: dict[str, Any]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.manifest_path.with_name(f".manifest.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.manifest_path)
+        write_text(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True))
 
     def file(self, name: str, build: Callable[[Path], None]) -> Path:
         """The verified file ``name``, built with ``build(path)`` if missing or damaged."""

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from semkit.atomic import replace_into
 from semkit.embedding.quiet import quiet_libraries
 from semkit.errors import ModelError
 
@@ -40,21 +41,11 @@ QUANTIZABLE = ("MatMul", "Attention")
 FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "distilbert": "bert"}
 
 
-def _replace_into(target: Path, write: Callable[[Path], None]) -> None:
-    """Write to a temporary name, then rename over ``target``: never a half file."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def export_onnx(model_dir: Path, target: Path) -> None:
     """Export the sentence-transformers pipeline of ``model_dir`` to ``target``, fused."""
     with quiet_libraries():
         try:
-            _replace_into(target, lambda tmp: _export(model_dir, tmp))
+            replace_into(target, lambda tmp: _export(model_dir, tmp))
         except ModelError:
             raise
         except Exception as exc:
@@ -162,7 +153,7 @@ def quantize_selective(
             reached = fidelity(chosen) if chosen else 1.0
     finally:
         probe.unlink(missing_ok=True)
-    _replace_into(target, lambda tmp: _quantize(source, tmp, chosen, nodes))
+    replace_into(target, lambda tmp: _quantize(source, tmp, chosen, nodes))
     return {
         "quantized": chosen,
         "kept_float": [n for n in nodes if n not in chosen],

@@ -8,9 +8,10 @@ unchanged.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
+
+from semkit.atomic import write_text
 
 METRIC_NAMES = {
     "ndcg_at_10": "nDCG@10",
@@ -144,11 +145,7 @@ def render_model_card(info: dict[str, Any]) -> str:
 
 def write_model_card(directory: str | Path, info: dict[str, Any]) -> Path:
     """Write ``README.md`` into ``directory`` atomically; returns its path."""
-    path = Path(directory) / "README.md"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_model_card(info), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text(Path(directory) / "README.md", render_model_card(info))
 
 
 __all__ = ["render_model_card", "write_model_card"]

@@ -20,7 +20,6 @@ checkpoint without it (a run killed while saving) is incomplete and never resume
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 from pathlib import Path
@@ -31,6 +30,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from sentence_transformers import SentenceTransformerTrainer
 
+from semkit.atomic import write_text
 from semkit.errors import StoreError
 
 OPTIMIZER_TENSORS = "optimizer.safetensors"
@@ -47,12 +47,11 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        text = json.dumps(data, indent=1) + "\n"
     except TypeError as exc:
         raise StoreError(f"cannot write {path.name} as JSON: {exc}") from exc
-    os.replace(tmp, path)
+    write_text(path, text)
 
 
 def _read_json(path: Path) -> Any:
