@@ -206,7 +206,7 @@ def _best_qps(search: Callable[[], object], n_queries: int, repeats: int) -> flo
     return n_queries / best
 
 
-def overhead(n: int = 100_000, keep: Path | None = None, repeats: int = 5) -> None:
+def overhead(n: int = 100_000, keep: Path | None = None, repeats: int = 10) -> None:
     """What a collection adds on top of FAISS: the same graph searched both ways.
 
     Raw and semkit runs alternate and each keeps its best of ``repeats`` (the machine

@@ -184,3 +184,15 @@ def test_search_include_chooses_what_hits_carry(db, sentences):
     assert full[0][0].id not in {h.id for h in again} and "kitten" in {h.id for h in again}
     with pytest.raises(InputError, match="include: unknown"):
         coll.search("a cat", include=["vectors"])
+
+
+def test_hits_deleted_by_another_process_after_the_index_search_are_left_out(tmp_path, hashed):
+    hashed.add(["red apples", "green apples", "ripe apples", "blue sky"], ids=["r", "g", "p", "b"])
+    ranked = hashed._dense(hashed.embedder.encode(["apples"], kind="query"), 3, None, False, None)
+    before = [h.id for h in hashed._bare_hits(ranked)[0]]
+    assert len(before) == 3
+    other = semkit.open(tmp_path / "db")  # the same files, another connection
+    other.collection("hashed", model="hashing:64").delete(ids=[before[1]])
+    other.close()
+    assert [h.id for h in hashed._bare_hits(ranked)[0]] == [before[0], before[2]]
+    assert [h.id for h in hashed._hits(ranked)[0]] == [before[0], before[2]]

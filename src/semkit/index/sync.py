@@ -23,6 +23,7 @@ from semkit.index.base import Space, VectorIndex
 from semkit.index.exact import ExactIndex
 from semkit.index.files import read_index_file, write_index_file
 from semkit.index.hnsw import HnswIndex
+from semkit.index.lookup import lookup, rowid_table
 from semkit.store.sqlite import Store
 
 log = logging.getLogger("semkit.index")
@@ -55,6 +56,7 @@ class IndexedVectors:
         self._labels = np.zeros(0, dtype=np.int64)  # every chunk label, ascending
         self._docs = np.zeros(0, dtype=np.int64)  # the document rowid of each label
         self._doc_count: tuple[np.ndarray | None, int] = (None, 0)  # (for this _docs, count)
+        self._doc_table: tuple[np.ndarray | None, np.ndarray] = (None, np.zeros(0))  # by label
         self._version = -1  # store version the index reflects
         self._unsaved = 0
         # Vectors committed by this process but not yet in the index: added in bulk (one big
@@ -96,21 +98,28 @@ class IndexedVectors:
 
     def doc_rowids(self, labels: np.ndarray) -> np.ndarray:
         """Document rowid of each label (-1 for -1)."""
-        pos = np.clip(np.searchsorted(self._labels, labels), 0, max(len(self._labels) - 1, 0))
-        out = self._docs[pos] if len(self._docs) else np.full(labels.shape, -1, dtype=np.int64)
-        return np.where(labels < 0, -1, out)
+        if self._doc_table[0] is not self._labels:
+            self._doc_table = (self._labels, rowid_table(self._labels, self._docs))
+        return lookup(self._doc_table[1], labels)
+
+    def snapshot(self) -> tuple[VectorIndex, int, bool]:
+        """The index (reconciled with the store: one version check, ~5 us), how many
+        documents it holds, and whether each has a single chunk (then a chunk hit is a
+        document hit). Counted once per change, not per search."""
+        with self._lock:
+            index = self.index()
+            docs = self._docs
+            if self._doc_count[0] is not docs:
+                self._doc_count = (docs, len(np.unique(docs)))
+            return index, self._doc_count[1], self._doc_count[1] == len(self._labels)
 
     def document_count(self) -> int:
-        """Documents with vectors in the index (counted once per change, not per search)."""
-        self.index()
-        docs = self._docs
-        if self._doc_count[0] is not docs:
-            self._doc_count = (docs, len(np.unique(docs)))
-        return self._doc_count[1]
+        """Documents with vectors in the index."""
+        return self.snapshot()[1]
 
     def one_chunk_per_document(self) -> bool:
-        """True when no document has several chunks (then a chunk hit is a document hit)."""
-        return self.document_count() == len(self._labels)
+        """True when no document has several chunks."""
+        return self.snapshot()[2]
 
     def labels_of(self, rowids: np.ndarray) -> np.ndarray:
         """Labels of the chunks of these documents, ascending."""

@@ -16,12 +16,14 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from semkit.embedding.embedder import Embedder, check_texts
 from semkit.errors import InputError, ModelError
+from semkit.index.lookup import lookup, rowid_table
 from semkit.index.sync import IndexedVectors
 from semkit.search.dense import DocMatch, search_documents
 from semkit.search.filters import compile_where
@@ -605,7 +607,7 @@ class Collection:
         self, qvecs: np.ndarray, k: int, matched: np.ndarray | None, exact: bool, ef: int | None
     ) -> list[list[DocMatch]]:
         allowed = None if matched is None else self.vectors.labels_of(matched)
-        n_docs = self.vectors.document_count() if matched is None else len(matched)
+        n_docs = None if matched is None else len(matched)
         return search_documents(self.vectors, qvecs, k, allowed, n_docs, exact, ef)
 
     def _lexical(
@@ -623,18 +625,18 @@ class Collection:
         """Ids and scores only, from an in-memory id table (reloaded when the store changed)."""
         version = self.store.version(self.record.id)
         if self._ids is None or self._ids[0] != version:
-            self._ids = self.store.id_map(self.record.id)
-        _, rowids, ids = self._ids
+            _, rowids, ids = self.store.id_map(self.record.id)
+            positions = rowid_table(rowids, np.arange(len(rowids)))
+            self._ids = (version, positions, np.append(ids, None))  # ids[-1]: not found
+        _, positions, ids = self._ids
         flat = [m for matches in ranked for m in matches]
         wanted = np.fromiter((m.rowid for m in flat), dtype=np.int64, count=len(flat))
-        pos = np.minimum(np.searchsorted(rowids, wanted), max(len(rowids) - 1, 0))
-        found = (rowids[pos] == wanted).tolist()  # False: deleted since the search
-        found_ids = ids[pos].tolist()
-        out, at = [], 0
-        for matches in ranked:
-            end = at + len(matches)
-            out.append([Hit(found_ids[j], flat[j].score) for j in range(at, end) if found[j]])
-            at = end
+        found_ids = ids[lookup(positions, wanted)].tolist()
+        hits = list(map(Hit, found_ids, [m.score for m in flat]))
+        ends = list(accumulate(len(matches) for matches in ranked))
+        out = [hits[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+        if None in found_ids:  # deleted since the search (by another process): left out
+            out = [[h for h in hs if h.id is not None] for hs in out]
         return out
 
     def _hits(self, ranked: list[list[DocMatch]]) -> list[list[Hit]]:

@@ -68,18 +68,17 @@ def search_documents(
     """Top-``k`` documents per query (see module doc).
 
     ``allowed``: chunk labels a filter matched (None: all). ``n_docs``: how many
-    documents can match at most, which bounds what "k" can mean.
+    documents can match at most (None: every document), which bounds what "k" can mean.
     """
-    index = vectors.index()
+    index, total_docs, distinct = vectors.snapshot()
     n_chunks = len(index) if allowed is None else len(allowed)
-    want = min(k, n_docs if n_docs is not None else n_chunks)
+    want = min(k, n_docs if n_docs is not None else total_docs)
     results: list[list[DocMatch]] = [[] for _ in range(len(queries))]
     if want == 0 or n_chunks == 0:
         return results
     use_exact = (
         exact or index.kind == "exact" or (allowed is not None and len(allowed) <= EXACT_FILTER_MAX)
     )
-    distinct = vectors.one_chunk_per_document()
     first = want if distinct else min(n_chunks, max(want * _FIRST_FETCH, want + 8))
     if allowed is not None and not use_exact and ef is None:
         # An allow-list hides part of the graph: widen the beam as the share shrinks
@@ -138,7 +137,7 @@ def _deepen(
                 labels[:, :want].tolist(),
                 strict=True,
             ):
-                results[q] = list(map(DocMatch, d_row, s_row, l_row))
+                results[q] = list(map(DocMatch._make, zip(d_row, s_row, l_row, strict=True)))
             break
         for row, q in enumerate(pending):
             results[q] = _best_per_document(labels[row], scores[row], docs[row], want, distinct)
