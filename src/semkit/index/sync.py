@@ -55,8 +55,8 @@ class IndexedVectors:
         self._index: VectorIndex | None = None
         self._labels = np.zeros(0, dtype=np.int64)  # every chunk label, ascending
         self._docs = np.zeros(0, dtype=np.int64)  # the document rowid of each label
-        self._doc_count: tuple[np.ndarray | None, int] = (None, 0)  # (for this _docs, count)
-        self._doc_table: tuple[np.ndarray | None, np.ndarray] = (None, np.zeros(0))  # by label
+        # derived from _labels/_docs (always replaced together): see _by_document
+        self._derived: tuple[np.ndarray | None, int, np.ndarray] = (None, 0, np.zeros(0))
         self._version = -1  # store version the index reflects
         self._unsaved = 0
         # Vectors committed by this process but not yet in the index: added in bulk (one big
@@ -96,22 +96,26 @@ class IndexedVectors:
             order = np.argsort(self._labels, kind="stable")
             self._labels, self._docs = self._labels[order], self._docs[order]
 
+    def _by_document(self) -> tuple[int, np.ndarray]:
+        """How many documents the chunks belong to, and the label -> document rowid table;
+        computed once per change of the chunks, not per search."""
+        if self._derived[0] is not self._labels:
+            count = len(np.unique(self._docs))
+            self._derived = (self._labels, count, rowid_table(self._labels, self._docs))
+        return self._derived[1], self._derived[2]
+
     def doc_rowids(self, labels: np.ndarray) -> np.ndarray:
         """Document rowid of each label (-1 for -1)."""
-        if self._doc_table[0] is not self._labels:
-            self._doc_table = (self._labels, rowid_table(self._labels, self._docs))
-        return lookup(self._doc_table[1], labels)
+        return lookup(self._by_document()[1], labels)
 
     def snapshot(self) -> tuple[VectorIndex, int, bool]:
         """The index (reconciled with the store: one version check, ~5 us), how many
         documents it holds, and whether each has a single chunk (then a chunk hit is a
-        document hit). Counted once per change, not per search."""
+        document hit)."""
         with self._lock:
             index = self.index()
-            docs = self._docs
-            if self._doc_count[0] is not docs:
-                self._doc_count = (docs, len(np.unique(docs)))
-            return index, self._doc_count[1], self._doc_count[1] == len(self._labels)
+            count = self._by_document()[0]
+            return index, count, count == len(self._labels)
 
     def document_count(self) -> int:
         """Documents with vectors in the index."""
