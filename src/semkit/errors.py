@@ -2,6 +2,7 @@
 
     SemkitError                 anything semkit raises on purpose; catch this to catch them all
     ├── InputError              the caller's input is wrong (empty text, bad shape, NaN, bad filter)
+    │   └── NotFoundError       a collection or document that was named does not exist
     ├── ConfigError             a setting or option is invalid
     ├── ModelError              a model cannot be found, loaded or used as asked
     ├── ProviderError           an embedding provider failed or answered wrongly
@@ -22,6 +23,10 @@ class SemkitError(Exception):
 
 class InputError(SemkitError, ValueError):
     """The caller passed something semkit cannot use."""
+
+
+class NotFoundError(InputError, LookupError):
+    """A collection or document named by the caller does not exist."""
 
 
 class ConfigError(SemkitError, ValueError):

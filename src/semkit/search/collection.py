@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from semkit.embedding.embedder import Embedder, check_texts
-from semkit.errors import InputError, ModelError
+from semkit.errors import InputError, ModelError, NotFoundError
 from semkit.index.lookup import lookup, rowid_table
 from semkit.index.sync import IndexedVectors
 from semkit.search.dense import DocMatch, search_documents
@@ -220,7 +220,7 @@ class Collection:
         existing = self.store.existing_with_metadata(self.record.id, ids)
         missing = [i for i in ids if i not in existing]
         if missing:
-            raise InputError(f"no document with id {missing[0]!r} in collection {self.name!r}")
+            raise NotFoundError(f"no document with id {missing[0]!r} in collection {self.name!r}")
         updates: list[tuple[int, str, bytes]] = []
         for doc_id, meta in zip(ids, metadatas, strict=True):
             if not isinstance(meta, dict):
@@ -691,7 +691,7 @@ class Collection:
         rowids = self.store.rowids_for_ids(self.record.id, ids)
         missing = [i for i in ids if i not in rowids]
         if missing:
-            raise InputError(f"no document with id {missing[0]!r} in collection {self.name!r}")
+            raise NotFoundError(f"no document with id {missing[0]!r} in collection {self.name!r}")
         wanted = np.fromiter((rowids[i] for i in ids), dtype=np.int64, count=len(ids))
         index = self.vectors.index()
         labels = self.vectors.labels_of(wanted)

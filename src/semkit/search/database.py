@@ -12,7 +12,7 @@ from typing import Any
 
 from semkit.embedding.cache import EmbeddingCache
 from semkit.embedding.embedder import Embedder
-from semkit.errors import InputError, ModelError, StoreError
+from semkit.errors import InputError, ModelError, NotFoundError, StoreError
 from semkit.index.hnsw import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_M
 from semkit.index.sync import INDEX_KINDS
 from semkit.search.collection import Collection, WriteReport
@@ -101,7 +101,7 @@ class Database:
         record = self.store.collection(name)
         if record is None:
             if not create:
-                raise InputError(
+                raise NotFoundError(
                     f"no collection {name!r} in {self.path}; collections: "
                     f"{', '.join(self.collections()) or 'none'}"
                 )
@@ -254,7 +254,7 @@ class Database:
     def drop(self, name: str) -> None:
         record = self.store.collection(name)
         if record is None:
-            raise InputError(f"no collection {name!r} in {self.path}")
+            raise NotFoundError(f"no collection {name!r} in {self.path}")
         coll = self._open.pop(name, None)
         self.store.drop_collection(record.id)
         (self.index_dir / f"collection-{record.id}.hnsw").unlink(missing_ok=True)
