@@ -71,7 +71,7 @@ def scifact() -> None:
             qv = coll.embedder.encode(queries, kind="query")
             for ef in (None, 64, 256):
                 approx, lat = timed_search(coll, qv, ef=ef)
-                exact = coll.search(qv, k=K, exact=True)
+                exact = coll.search_batch(qv, k=K, exact=True)
                 rows.append(
                     [
                         chunking,
@@ -170,10 +170,10 @@ def million(n: int = 1_000_000) -> None:
         coll.flush()
         print(f"\ningest {ingest:.0f}s, index build {build:.0f}s", flush=True)
         rows = []
-        exact = coll.search(data.queries, k=K, exact=True)
+        exact = coll.search_batch(data.queries, k=K, exact=True)
         for ef in (None, 64, 256):
             t = time.perf_counter()
-            approx = coll.search(data.queries, k=K, ef=ef)
+            approx = coll.search_batch(data.queries, k=K, ef=ef)
             batch_s = time.perf_counter() - t
             rows.append(
                 [
@@ -228,14 +228,14 @@ def overhead(n: int = 100_000, keep: Path | None = None, repeats: int = 10) -> N
                     ids=[f"v{i}" for i in range(start, min(n, start + step))],
                 )
         t = time.perf_counter()
-        index = coll.vectors.index()
+        index = coll._store.vectors.index()
         coll.flush()
         build = time.perf_counter() - t
-        exact_hits = coll.search(data.queries, k=K, exact=True)
-        exact_qps = _best_qps(lambda: coll.search(data.queries, k=K, exact=True), 1000, 1)
+        exact_hits = coll.search_batch(data.queries, k=K, exact=True)
+        exact_qps = _best_qps(lambda: coll.search_batch(data.queries, k=K, exact=True), 1000, 1)
         truth = [{h.id for h in hits} for hits in exact_hits]
         raw = index._index  # the FAISS IndexIDMap2(IndexHNSWFlat) the collection searches
-        label_to_id = {int(lbl): f"v{i}" for i, lbl in enumerate(coll.vectors._labels)}
+        label_to_id = {int(lbl): f"v{i}" for i, lbl in enumerate(coll._store.vectors._labels)}
         rows = [["semkit exact (BLAS)", "", 1.0, "", exact_qps, "", "", "", "", "", ""]]
         for ef in (32, 48, 64, 96, 128, 256):
             params = faiss.SearchParametersHNSW(efSearch=ef)
@@ -248,7 +248,7 @@ def overhead(n: int = 100_000, keep: Path | None = None, repeats: int = 10) -> N
                     ]
                 )
             )
-            hits = coll.search(data.queries, k=K, ef=ef)
+            hits = coll.search_batch(data.queries, k=K, ef=ef)
             coll_recall = float(
                 np.mean(
                     [len({h.id for h in hs} & tr) / K for hs, tr in zip(hits, truth, strict=True)]
@@ -263,12 +263,12 @@ def overhead(n: int = 100_000, keep: Path | None = None, repeats: int = 10) -> N
                 )
                 coll_qps = max(
                     coll_qps,
-                    _best_qps(lambda e=ef: coll.search(data.queries, k=K, ef=e), 1000, 1),
+                    _best_qps(lambda e=ef: coll.search_batch(data.queries, k=K, ef=e), 1000, 1),
                 )
                 bare_qps = max(
                     bare_qps,
                     _best_qps(
-                        lambda e=ef: coll.search(data.queries, k=K, ef=e, include=()), 1000, 1
+                        lambda e=ef: coll.search_batch(data.queries, k=K, ef=e, include=()), 1000, 1
                     ),
                 )
                 times_raw, times_coll = [], []

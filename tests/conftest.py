@@ -51,3 +51,9 @@ def embedder(default_provider, tmp_path: Path):
 @pytest.fixture(scope="session")
 def sentences() -> list[str]:
     return (DATA / "sentences.txt").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture(params=["sqlite"])
+def db_location(request, tmp_path):
+    """Where a database lives, once per backend: every test using it runs on each."""
+    return str(tmp_path / "db")

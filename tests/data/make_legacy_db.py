@@ -23,8 +23,11 @@ if __name__ == "__main__":
     shutil.rmtree(OUT, ignore_errors=True)
     with semkit.open(OUT) as db:
         words = db.collection("words", model="hashing:64", chunking={"max_tokens": 8, "overlap": 2})
-        words.add(TEXTS, ids=["fox", "ora", "penguin", "gd"],
-                  metadatas=[{"n": i, "tag": t} for i, t in enumerate("abab")])
+        words.add(
+            TEXTS,
+            ids=["fox", "ora", "penguin", "gd"],
+            metadatas=[{"n": i, "tag": t} for i, t in enumerate("abab")],
+        )
         words.delete(ids=["gd"])
         vecs = db.collection("vecs", model=None, dims=3, metric="euclidean", index="hnsw")
         vecs.add(embeddings=[[1, 0, 0], [0, 2, 0], [0, 0, 3]], ids=["x", "y", "z"])

@@ -43,10 +43,21 @@ def test_exact_top10_equals_numpy(db, sentences, default_provider):
 def test_batch_queries_and_query_vectors(db, sentences):
     coll = db.collection("s")
     coll.add(sentences)
-    batch = coll.search(["the weather", "music"], k=2)
+    batch = coll.search_batch(["the weather", "music"], k=2)
     assert len(batch) == 2 and all(len(hits) == 2 for hits in batch)
     vec = coll.embedder.encode("music", kind="query")
     assert [h.id for h in coll.search(vec, k=2)] == [h.id for h in batch[1]]
+    vectors = coll.embedder.encode(["the weather", "music"], kind="query")
+    assert [[h.id for h in hs] for hs in coll.search_batch(vectors, k=2)] == [
+        [h.id for h in hs] for hs in batch
+    ]
+    # one query, one list of hits; many queries, one list per query: never mixed up
+    with pytest.raises(InputError, match="use search_batch"):
+        coll.search(["the weather", "music"])
+    with pytest.raises(InputError, match="use search_batch"):
+        coll.search(vectors)
+    with pytest.raises(InputError, match="use search for one text"):
+        coll.search_batch("music")
 
 
 def test_long_documents_are_chunked_and_hits_carry_the_best_chunk(db):
@@ -80,14 +91,16 @@ def test_document_vectors_are_the_normalised_mean_of_their_chunks(db, embedder):
         coll.document_vectors(["short", "gone"])
 
 
-def test_one_chunk_documents_and_chunked_documents_rank_the_same_way(db, sentences):
+def test_one_chunk_documents_and_chunked_documents_rank_the_same_way(sqlite_db, sentences):
     """The one-chunk-per-document fast path and the merging path agree on documents."""
+    db = sqlite_db
     plain = db.collection("plain")
     plain.add(sentences, ids=[f"s{i}" for i in range(len(sentences))])
     mixed = db.collection("mixed")
     mixed.add(sentences, ids=[f"s{i}" for i in range(len(sentences))])
     mixed.add(["word " * 700], ids=["long"])  # several chunks: documents are merged from now on
-    assert plain.vectors.one_chunk_per_document() and not mixed.vectors.one_chunk_per_document()
+    assert plain._store.vectors.one_chunk_per_document()
+    assert not mixed._store.vectors.one_chunk_per_document()
     for query in ("a cat on a mat", "financial markets", "someone is cooking"):
         a = [(h.id, round(h.score, 5)) for h in plain.search(query, k=8)]
         b = [(h.id, round(h.score, 5)) for h in mixed.search(query, k=9) if h.id != "long"][:8]
@@ -118,11 +131,11 @@ def test_collection_refuses_another_model_and_wrong_vectors(db):
     assert coll.count() == 1  # nothing from a refused call was written
 
 
-def test_reopening_gives_identical_results(tmp_path, sentences):
-    with semkit.open(tmp_path / "db") as db:
+def test_reopening_gives_identical_results(db_location, sentences):
+    with semkit.open(db_location) as db:
         db.collection("s").add(sentences)
         before = db.collection("s").search("the ocean", k=5)
-    with semkit.open(tmp_path / "db") as db:
+    with semkit.open(db_location, create=False) as db:
         after = db.collection("s").search("the ocean", k=5)
     assert [(h.id, round(h.score, 6)) for h in before] == [(h.id, round(h.score, 6)) for h in after]
 
@@ -169,8 +182,8 @@ def test_search_include_chooses_what_hits_carry(db, sentences):
         ids=[f"s{i}" for i in range(len(sentences))],
         metadatas=[{"n": i} for i in range(len(sentences))],
     )
-    full = coll.search(["a cat on a mat", "the stock market"], k=5)
-    bare = coll.search(["a cat on a mat", "the stock market"], k=5, include=())
+    full = coll.search_batch(["a cat on a mat", "the stock market"], k=5)
+    bare = coll.search_batch(["a cat on a mat", "the stock market"], k=5, include=())
     assert [[(h.id, h.score) for h in hs] for hs in bare] == [
         [(h.id, h.score) for h in hs] for hs in full
     ]
@@ -186,13 +199,14 @@ def test_search_include_chooses_what_hits_carry(db, sentences):
         coll.search("a cat", include=["vectors"])
 
 
-def test_hits_deleted_by_another_process_after_the_index_search_are_left_out(tmp_path, hashed):
+def test_hits_deleted_by_another_process_after_the_index_search_are_left_out(db_location, hashed):
     hashed.add(["red apples", "green apples", "ripe apples", "blue sky"], ids=["r", "g", "p", "b"])
-    ranked = hashed._dense(hashed.embedder.encode(["apples"], kind="query"), 3, None, False, None)
-    before = [h.id for h in hashed._bare_hits(ranked)[0]]
+    store = hashed._store
+    ranked = store.dense(hashed.embedder.encode(["apples"], kind="query"), 3, None, False, None)
+    before = [h.id for h in store.hits(ranked, frozenset())[0]]
     assert len(before) == 3
-    other = semkit.open(tmp_path / "db")  # the same files, another connection
+    other = semkit.open(db_location)  # the same database, another connection
     other.collection("hashed", model="hashing:64").delete(ids=[before[1]])
     other.close()
-    assert [h.id for h in hashed._bare_hits(ranked)[0]] == [before[0], before[2]]
-    assert [h.id for h in hashed._hits(ranked)[0]] == [before[0], before[2]]
+    assert [h.id for h in store.hits(ranked, frozenset())[0]] == [before[0], before[2]]
+    assert [h.id for h in store.hits(ranked, frozenset({"text"}))[0]] == [before[0], before[2]]

@@ -64,6 +64,6 @@ def test_reindex_a_collection_with_the_tuned_model(tuned, tmp_path, monkeypatch,
     with semkit.open(db_path) as db:
         coll = db.collection("docs", model=str(tuned.model_dir))  # accepted now
         assert coll.info()["fingerprint"] == tuned.fingerprint and coll.count() == len(texts)
-        assert coll.search(texts[0], k=1)[0].text == texts[0]  # type: ignore[union-attr]
+        assert coll.search(texts[0], k=1)[0].text == texts[0]
         with pytest.raises(ModelError, match="was built with"):
             db.collection("docs", model="default")

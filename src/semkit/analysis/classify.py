@@ -68,14 +68,7 @@ class EmbeddingSpace:
     @classmethod
     def of_collection(cls, collection: Collection) -> EmbeddingSpace:
         cfg = collection.config
-        return cls(
-            cfg.get("model"),
-            cfg.get("model_id"),
-            cfg.get("fingerprint"),
-            int(cfg["dim"]),
-            cfg.get("dims"),
-            bool(cfg["normalize"]),
-        )
+        return cls(cfg.model, cfg.model_id, cfg.fingerprint, cfg.dim, cfg.dims, cfg.normalize)
 
     def describe(self) -> str:
         name = self.model_id or "your own vectors"

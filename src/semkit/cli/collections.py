@@ -13,10 +13,13 @@ from semkit.cli.common import DimsOpt, JsonOpt, err, out, print_json, progress_w
 from semkit.errors import InputError
 
 DbOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--db",
-        help=("Database directory (default: $SEMKIT_DB or ./semkit-db)."),
+        help=(
+            "Database: a directory (SQLite) or a postgresql://user@host/dbname URL "
+            "(default: $SEMKIT_DB or ./semkit-db)."
+        ),
         envvar="SEMKIT_DB",
     ),
 ]
@@ -33,11 +36,12 @@ CollArg = Annotated[str, typer.Argument(help="Collection name.")]
 index_app = typer.Typer(help="Manage a collection's vector index.", no_args_is_help=True)
 
 
-def open_db(db: Path | None) -> Any:
+def open_db(db: str | Path | None, create: bool = False) -> Any:
+    """The database of ``--db``; only commands that add documents create one."""
     import semkit
     from semkit import config
 
-    return semkit.open(db or config.get("db"))
+    return semkit.open(str(db or config.get("db")), create=create)
 
 
 def parse_where(where: str | None) -> dict[str, Any] | None:
@@ -114,7 +118,7 @@ def add(
         options["dims"] = dims
     if metric is not None:
         options["metric"] = metric
-    with open_db(db) as database:
+    with open_db(db, create=True) as database:
         coll = database.collection(
             collection, index=index, chunking={"truncate": True} if truncate else None, **options
         )
@@ -184,8 +188,12 @@ def search(
     """Search a collection by meaning (dense), by keywords (lexical), or both (hybrid)."""
     with open_db(db) as database:
         hits = _existing(database, collection).search(
-            query, k=k, where=parse_where(where), mode=mode, exact=exact
-        )  # type: ignore[arg-type]
+            query,
+            k=k,
+            where=parse_where(where),
+            mode=mode,  # type: ignore[arg-type]
+            exact=exact,
+        )
     if as_json:
         print_json(
             [
@@ -300,7 +308,7 @@ def info(collection: CollArg, db: DbOpt = None, as_json: JsonOpt = False) -> Non
     """Count, model, dimension, index and disk size of a collection."""
     with open_db(db) as database:
         data = _existing(database, collection).info()
-        data["database"] = str(database.path)
+        data["database"] = database.location
         data["database_bytes"] = database.size_bytes()
     if as_json:
         print_json(data)
@@ -315,12 +323,11 @@ def info(collection: CollArg, db: DbOpt = None, as_json: JsonOpt = False) -> Non
 def index_rebuild(collection: CollArg, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Rebuild the vector index from the store (it is derived state)."""
     with open_db(db) as database:
-        coll = _existing(database, collection)
-        coll.rebuild_index()
+        rebuilt = _existing(database, collection).rebuild_index()
         result = {
             "collection": collection,
-            "index": coll.vectors.kind,
-            "vectors": len(coll.vectors.index()),
+            "index": rebuilt["index_kind"],
+            "vectors": rebuilt["vectors"],
         }
     if as_json:
         print_json(result)

@@ -209,7 +209,7 @@ def analogy(
 
 
 def _collection_analogy(
-    a: str, b: str, c: str, name: str, db: Path | None, k: int, as_json: bool
+    a: str, b: str, c: str, name: str, db: str | None, k: int, as_json: bool
 ) -> None:
     from semkit.analysis.analogy import corpus_analogy
     from semkit.analysis.corpus import from_collection

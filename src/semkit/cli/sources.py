@@ -65,7 +65,7 @@ class Source:
 
     collection: str | None
     input_path: Path | None
-    db: Path | None
+    db: str | None
     where: str | None
     text_field: str | None
     id_field: str | None

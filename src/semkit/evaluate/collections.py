@@ -83,7 +83,7 @@ def collection_run(
     for start in range(0, len(qids), QUERY_BATCH):
         batch = qids[start : start + QUERY_BATCH]
         texts = [dataset.queries[q] for q in batch]
-        hits = coll.search(
+        hits = coll.search_batch(
             texts,
             k=top_k,
             mode=mode,
@@ -92,7 +92,7 @@ def collection_run(
             rrf_k=rrf_k,
         )
         for qid, found in zip(batch, hits, strict=True):
-            run[qid] = {h.id: h.score for h in found}  # type: ignore[union-attr]
+            run[qid] = {h.id: h.score for h in found}
     return run
 
 
@@ -194,26 +194,24 @@ def ann_recall(
         rng = np.random.default_rng(seed)
         picked = rng.choice(len(docs), size=min(sample, len(docs)), replace=False)
         if coll.embedder is None:  # a vector-only collection: stored vectors as queries
-            rowids = coll.store.rowids_for_ids(coll.record.id, [docs[i].id for i in picked])
-            labels = coll.vectors.labels_of(np.fromiter(rowids.values(), dtype=np.int64))
-            queries = coll.vectors.index().vectors_of(labels)
+            queries = coll.document_vectors([docs[i].id for i in picked])
         else:
             queries = [docs[i].text or "" for i in picked]
     if isinstance(queries, np.ndarray) and queries.ndim == 1:
         queries = queries[None, :]
     t0 = time.perf_counter()
-    approx = coll.search(queries, k=k)  # type: ignore[arg-type]
+    approx = coll.search_batch(queries, k=k)
     approx_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    exact = coll.search(queries, k=k, exact=True)  # type: ignore[arg-type]
+    exact = coll.search_batch(queries, k=k, exact=True)
     exact_s = time.perf_counter() - t0
     per_query = [
         len({h.id for h in a} & {h.id for h in e}) / max(len(e), 1)
         for a, e in zip(approx, exact, strict=True)
-    ]  # type: ignore[union-attr]
+    ]
     return {
         "collection": coll.name,
-        "index": coll.vectors.kind,
+        "index": coll.info()["index_kind"],
         "k": k,
         "queries": len(per_query),
         f"recall_at_{k}": float(np.mean(per_query)),

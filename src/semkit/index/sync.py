@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,55 @@ HNSW_MIN_VECTORS = 50_000  # "auto" switches from exact to HNSW at this many vec
 PERSIST_EVERY = 0.10  # save the HNSW file when this share of it changed since the last save
 PENDING_MAX = 50_000  # committed vectors buffered before they are added to the index in bulk
 INDEX_KINDS = ("auto", "exact", "hnsw")
+
+
+class ReadWriteLock:
+    """Many readers at once, or one writer (re-entrant, and free to read inside its write).
+
+    Searches read the index concurrently (FAISS searches are thread-safe); adding,
+    removing, loading and saving change it and wait for the searches in flight."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer: int | None = None
+        self._depth = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            inside_write = self._writer == me
+            if not inside_write:
+                while self._writer is not None:
+                    self._cond.wait()
+                self._readers += 1
+        try:
+            yield
+        finally:
+            if not inside_write:
+                with self._cond:
+                    self._readers -= 1
+                    if not self._readers:
+                        self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            if self._writer != me:
+                while self._writer is not None or self._readers:
+                    self._cond.wait()
+                self._writer = me
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._depth -= 1
+                if not self._depth:
+                    self._writer = None
+                    self._cond.notify_all()
 
 
 class IndexedVectors:
@@ -63,7 +114,7 @@ class IndexedVectors:
         # add builds HNSW far faster than many small ones) before the next search or save.
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending_count = 0
-        self._lock = threading.RLock()
+        self._lock = ReadWriteLock()
         self.events: list[str] = []  # what loading did: "loaded", "rebuilt: <why>", ...
 
     # --- state ------------------------------------------------------------------------------
@@ -73,7 +124,14 @@ class IndexedVectors:
 
     def index(self) -> VectorIndex:
         """The index, loaded or built on first use, reconciled if the store changed."""
-        with self._lock:
+        index = self._index
+        if (
+            index is not None
+            and not self._pending
+            and self.store.version(self.cid) == self._version
+        ):
+            return index  # up to date: no lock, so searches in other threads go on
+        with self._lock.write():
             if self._index is None:
                 self._load()
             elif self.store.version(self.cid) != self._version:
@@ -112,8 +170,8 @@ class IndexedVectors:
         """The index (reconciled with the store: one version check, ~5 us), how many
         documents it holds, and whether each has a single chunk (then a chunk hit is a
         document hit)."""
-        with self._lock:
-            index = self.index()
+        index = self.index()
+        with self._lock.read():
             count = self._by_document()[0]
             return index, count, count == len(self._labels)
 
@@ -210,9 +268,11 @@ class IndexedVectors:
         version: int,
     ) -> None:
         """A write this process committed: apply it without re-reading the store."""
-        with self._lock:
+        with self._lock.write():
             if self._index is None:
                 return  # nothing loaded: the next load reconciles with the store
+            if version <= self._version:
+                return  # a search in another thread reconciled with the store after the commit
             if version != self._version + 1:
                 self._version = -1  # someone else wrote in between: reconcile before searching
             else:
@@ -247,7 +307,7 @@ class IndexedVectors:
     # --- persistence ------------------------------------------------------------------------
     def persist(self, only_if_needed: bool = True) -> int:
         """Save the HNSW index file (exact indexes have none); returns bytes written."""
-        with self._lock:
+        with self._lock.write():
             if not isinstance(self._index, HnswIndex) or (only_if_needed and not self._unsaved):
                 return 0
             self._flush_pending()
@@ -262,7 +322,7 @@ class IndexedVectors:
 
     def rebuild(self) -> None:
         """Throw the index away and build it again from the store (no tombstones left)."""
-        with self._lock:
+        with self._lock.write():
             kind = self._decide_kind()
             self._index = self._new_index(kind)
             self._unsaved = 0
@@ -309,8 +369,8 @@ class IndexedVectors:
         exact: bool = False,
         ef: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        with self._lock:
-            index = self.index()
+        index = self.index()
+        with self._lock.read():
             if exact:
                 chosen = index.labels() if allowed is None else allowed
                 return index.exact_search(queries, k, chosen)

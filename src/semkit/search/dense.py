@@ -11,20 +11,13 @@ set if the graph still returns too few. So a filtered search returns
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from semkit.index.sync import IndexedVectors
+from semkit.search.backends.base import DocMatch
 
 EXACT_FILTER_MAX = 20_000  # matched chunks at or below this are searched exactly
 _FIRST_FETCH = 3  # chunks fetched per wanted document in the first round
-
-
-class DocMatch(NamedTuple):  # a tuple: thousands are made per batch of queries
-    rowid: int
-    score: float
-    label: int  # the best chunk
 
 
 def _best_per_document(

@@ -1,5 +1,5 @@
 """The source of truth: documents, chunk vectors and collection records in SQLite."""
 
-from semkit.store.sqlite import CollectionRecord, Store
+from semkit.store.sqlite import CollectionRow, Store
 
-__all__ = ["CollectionRecord", "Store"]
+__all__ = ["CollectionRow", "Store"]

@@ -1,10 +1,10 @@
 """All SQL lives here. ``Store`` is one SQLite file in WAL mode, the source of truth.
 
-Writes happen in ``BEGIN IMMEDIATE`` transactions: one writer at a time across
-processes (a second writer waits up to ``timeout`` seconds, then gets a
-``LockedError``); readers never block and see committed data. A write is
-acknowledged only when its ``COMMIT`` has returned, and ``synchronous=FULL``
-makes that commit durable.
+Writes happen in ``BEGIN IMMEDIATE`` transactions on one connection: one writer at a
+time across processes and threads (a second writer waits up to ``timeout`` seconds,
+then gets a ``LockedError``). Reads use one connection per thread, so threads read
+at once; readers never block and see committed data. A write is acknowledged only
+when its ``COMMIT`` has returned, and ``synchronous=FULL`` makes that commit durable.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _BATCH = 900  # stay below SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True, slots=True)
-class CollectionRecord:
+class CollectionRow:
     id: int
     name: str
     config: dict[str, Any]
@@ -63,14 +63,13 @@ class Store:
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = Path(path)
         self.timeout = timeout
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the write connection, one thread at a time
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
         try:
-            self.db = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
+            self.db = self._connect()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA foreign_keys=ON")
             self._check_format()
             newer = migrations.unknown_migrations(self.db) if self._has_table("migrations") else []
             if newer:
@@ -107,7 +106,25 @@ class Store:
         if row is None or row[0] != migrations.FORMAT:
             raise StoreError(f"{self.path} is not a semkit database")
 
-    # --- transactions --------------------------------------------------------------------
+    # --- connections and transactions ----------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read connection (the write connection inside its own write)."""
+        if getattr(self._local, "writing", False):
+            return self.db
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+            with self._lock:
+                self._readers.append(conn)
+        return conn
+
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; committed (and durable) when the block exits cleanly."""
@@ -121,50 +138,61 @@ class Store:
                         f"{self.timeout:.0f}s. Try again when it has finished"
                     ) from exc
                 raise StoreError(f"cannot write to {self.path}: {exc}") from exc
+            self._local.writing = True
             try:
                 yield self.db
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
+            finally:
+                self._local.writing = False
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for several reads."""
+        conn = self._reader()
+        if conn.in_transaction:  # nested, or inside a write: already consistent
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database file (and truncate the log)."""
         with self._lock:
-            if self.db.in_transaction:  # nested inside a write: already consistent
-                yield self.db
-                return
-            self.db.execute("BEGIN")
-            try:
-                yield self.db
-            finally:
-                self.db.execute("COMMIT")
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         with self._lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
             self.db.close()
 
     # --- collections ---------------------------------------------------------------------
     @staticmethod
-    def _record(row: Sequence[Any]) -> CollectionRecord:
-        return CollectionRecord(int(row[0]), str(row[1]), json.loads(row[2]), int(row[3]))
+    def _record(row: Sequence[Any]) -> CollectionRow:
+        return CollectionRow(int(row[0]), str(row[1]), json.loads(row[2]), int(row[3]))
 
-    def collection(self, name: str) -> CollectionRecord | None:
-        with self._lock:
-            row = self.db.execute(
-                "SELECT id, name, config, version FROM collections WHERE name = ?", (name,)
-            ).fetchone()
+    def collection(self, name: str) -> CollectionRow | None:
+        row = (
+            self._reader()
+            .execute("SELECT id, name, config, version FROM collections WHERE name = ?", (name,))
+            .fetchone()
+        )
         return None if row is None else self._record(row)
 
-    def collections(self) -> list[CollectionRecord]:
-        with self._lock:
-            rows = self.db.execute(
-                "SELECT id, name, config, version FROM collections ORDER BY name"
-            )
-            return [self._record(r) for r in rows]
+    def collections(self) -> list[CollectionRow]:
+        rows = self._reader().execute(
+            "SELECT id, name, config, version FROM collections ORDER BY name"
+        )
+        return [self._record(r) for r in rows]
 
-    def create_collection(self, name: str, config: dict[str, Any]) -> CollectionRecord:
+    def create_collection(self, name: str, config: dict[str, Any]) -> CollectionRow:
         with self.write() as db:
             existing = self.collection(name)
             if existing is not None:
@@ -190,14 +218,29 @@ class Store:
 
     def drop_collection(self, cid: int) -> None:
         with self.write() as db:
-            db.execute("DELETE FROM chunks WHERE collection_id = ?", (cid,))
-            db.execute("DELETE FROM documents WHERE collection_id = ?", (cid,))
-            db.execute("DELETE FROM collections WHERE id = ?", (cid,))
-            db.execute(f"DROP TABLE IF EXISTS fts_{int(cid)}")
+            self._drop(db, cid)
+
+    def swap_collections(self, old: int, new: int, name: str) -> None:
+        """Drop collection ``old`` and give collection ``new`` its name, in one transaction."""
+        with self.write() as db:
+            self._drop(db, old)
+            db.execute(
+                "UPDATE collections SET name = ?, version = version + 1 WHERE id = ?", (name, new)
+            )
+
+    @staticmethod
+    def _drop(db: sqlite3.Connection, cid: int) -> None:
+        db.execute("DELETE FROM chunks WHERE collection_id = ?", (cid,))
+        db.execute("DELETE FROM documents WHERE collection_id = ?", (cid,))
+        db.execute("DELETE FROM collections WHERE id = ?", (cid,))
+        db.execute(f"DROP TABLE IF EXISTS fts_{int(cid)}")
 
     def version(self, cid: int) -> int:
-        with self._lock:
-            row = self.db.execute("SELECT version FROM collections WHERE id = ?", (cid,)).fetchone()
+        row = (
+            self._reader()
+            .execute("SELECT version FROM collections WHERE id = ?", (cid,))
+            .fetchone()
+        )
         if row is None:
             raise StoreError("the collection was dropped by another process")
         return int(row[0])
@@ -301,29 +344,30 @@ class Store:
 
     # --- reading documents ---------------------------------------------------------------
     def count(self, cid: int) -> int:
-        with self._lock:
-            return int(
-                self.db.execute(
-                    "SELECT count(*) FROM documents WHERE collection_id = ?", (cid,)
-                ).fetchone()[0]
-            )
+        return int(
+            self._reader()
+            .execute("SELECT count(*) FROM documents WHERE collection_id = ?", (cid,))
+            .fetchone()[0]
+        )
 
     def count_chunks(self, cid: int) -> int:
-        with self._lock:
-            return int(
-                self.db.execute(
-                    "SELECT count(*) FROM chunks WHERE collection_id = ?", (cid,)
-                ).fetchone()[0]
-            )
+        return int(
+            self._reader()
+            .execute("SELECT count(*) FROM chunks WHERE collection_id = ?", (cid,))
+            .fetchone()[0]
+        )
 
     def rowids(self, cid: int, where_sql: str = "1", params: Sequence[Any] = ()) -> np.ndarray:
         """Rowids of the documents matching a compiled filter (alias ``d``), ascending."""
-        with self._lock:
-            rows = self.db.execute(
+        rows = (
+            self._reader()
+            .execute(
                 f"SELECT d.rowid FROM documents d WHERE d.collection_id = ? AND ({where_sql}) "
                 f"ORDER BY d.rowid",
                 (cid, *params),
-            ).fetchall()
+            )
+            .fetchall()
+        )
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def id_map(self, cid: int) -> tuple[int, np.ndarray, np.ndarray]:
@@ -383,12 +427,15 @@ class Store:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Document]:
-        with self._lock:
-            rows = self.db.execute(
+        rows = (
+            self._reader()
+            .execute(
                 f"SELECT d.id, d.text, d.metadata FROM documents d WHERE d.collection_id = ? "
                 f"AND ({where_sql}) ORDER BY d.rowid LIMIT ? OFFSET ?",
                 (cid, *params, -1 if limit is None else limit, offset),
-            ).fetchall()
+            )
+            .fetchall()
+        )
         return [Document(i, t, json_to_metadata(m)) for i, t, m in rows]
 
     def label_map(self, cid: int) -> tuple[int, np.ndarray, np.ndarray]:
@@ -435,6 +482,30 @@ class Store:
             while rows := cursor.fetchmany(batch):
                 yield self._unpack(rows, dim)
 
+    def export(
+        self, cid: int, after: int, limit: int
+    ) -> tuple[
+        list[tuple[int, str, str | None, str, bytes]], list[tuple[int, int, int, int, bytes]]
+    ]:
+        """Up to ``limit`` documents with ``rowid > after``, ascending, as
+        ``(rowid, id, text, metadata, content_hash)``, and their chunks as
+        ``(doc_rowid, idx, start, end, vector blob)`` ordered by label: one snapshot."""
+        with self.read() as db:
+            docs = db.execute(
+                "SELECT rowid, id, text, metadata, content_hash FROM documents "
+                "WHERE collection_id = ? AND rowid > ? ORDER BY rowid LIMIT ?",
+                (cid, after, limit),
+            ).fetchall()
+            chunks: list[tuple[int, int, int, int, bytes]] = []
+            for part in _chunks([d[0] for d in docs]):
+                marks = ",".join("?" * len(part))
+                chunks += db.execute(
+                    f"SELECT doc_rowid, idx, start, end, vector FROM chunks "
+                    f"WHERE doc_rowid IN ({marks}) ORDER BY label",
+                    tuple(part),
+                ).fetchall()
+        return [(r, i, t, m, bytes(h)) for r, i, t, m, h in docs], chunks
+
     @staticmethod
     def _unpack(rows: list[Any], dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         labels = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -455,11 +526,10 @@ class Store:
             )
             args += [cid, *params]
         sql += " ORDER BY s DESC, rowid LIMIT ?"
-        with self._lock:
-            try:
-                rows = self.db.execute(sql, (*args, k)).fetchall()
-            except sqlite3.OperationalError as exc:
-                raise StoreError(f"lexical search failed: {exc}") from exc
+        try:
+            rows = self._reader().execute(sql, (*args, k)).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"lexical search failed: {exc}") from exc
         return [(int(r), float(s)) for r, s in rows]
 
     # --- maintenance ---------------------------------------------------------------------
@@ -501,6 +571,5 @@ class Store:
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def quick_check(self) -> list[str]:
-        with self._lock:
-            rows = self.db.execute("PRAGMA quick_check").fetchall()
+        rows = self._reader().execute("PRAGMA quick_check").fetchall()
         return [] if rows == [("ok",)] else [f"sqlite: {r[0]}" for r in rows]

@@ -154,14 +154,14 @@ def _mine(
     mined: dict[str, list[str]] = {}
     for start in range(0, len(anchors), SEARCH_BATCH):
         batch = anchors[start : start + SEARCH_BATCH]
-        results = coll.search(query_vecs[start : start + SEARCH_BATCH], k=depth, exact=True)
+        results = coll.search_batch(query_vecs[start : start + SEARCH_BATCH], k=depth, exact=True)
         for anchor, hits in zip(batch, results, strict=True):
             examples = groups[anchor]
             positive_ids = {ex.positive_id for ex in examples if ex.positive_id is not None}
             positive_texts = {normalize_text(ex.positive) for ex in examples}
             positive_texts.add(normalize_text(anchor))
             picked: list[str] = []
-            for rank, hit in enumerate(hits):  # type: ignore[arg-type]
+            for rank, hit in enumerate(hits):
                 if len(picked) == n:
                     break
                 text = hit.text or ""

@@ -1,0 +1,1 @@
+"""Backends: where collections live (SQLite + FAISS, PostgreSQL + pgvector), behind one contract."""

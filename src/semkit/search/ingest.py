@@ -1,0 +1,281 @@
+"""Adding documents: input checks, change detection, chunking, embedding, committed batches.
+
+Everything is checked before anything is written: texts (non-empty), ids (non-empty,
+unique in a call), metadata (JSON), vectors (the collection's dimension, finite,
+not zero), so a refused call writes nothing. Documents are compared with what is
+stored by a content hash: an identical document is skipped, a metadata-only change
+embeds nothing, and only new or changed text reaches the model. Writes are committed
+in batches of ``WRITE_BATCH`` documents: a batch is acknowledged (and survives a
+crash) once the backend's write returns, so an interrupted bulk add can be re-run and
+embeds only what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from semkit.embedding.embedder import Embedder, TruncationWarning, check_texts
+from semkit.errors import InputError
+from semkit.search.backends.base import CollectionStore, NewDocument
+from semkit.search.config import CollectionConfig
+from semkit.similarity import as_matrix, normalize_rows
+from semkit.store.codec import content_hash, metadata_to_json, vector_to_blob
+from semkit.types import Chunk
+
+WRITE_BATCH = 256  # documents per commit: the unit of progress and of durability
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    """What an add/upsert did."""
+
+    ids: list[str]
+    written: int = 0  # documents inserted or replaced
+    unchanged: int = 0  # identical documents skipped
+    metadata_only: int = 0  # documents whose metadata changed, text unchanged
+    embedded: int = 0  # texts the model actually embedded (cache misses)
+
+    @staticmethod
+    def total(reports: Sequence[WriteReport], skipped: int = 0) -> WriteReport:
+        return WriteReport(
+            [i for r in reports for i in r.ids],
+            sum(r.written for r in reports),
+            sum(r.unchanged for r in reports) + skipped,
+            sum(r.metadata_only for r in reports),
+            sum(r.embedded for r in reports),
+        )
+
+
+def auto_id(text: str | None, vector: np.ndarray | None) -> str:
+    """A content-derived id, so re-adding the same text is a no-op."""
+    h = hashlib.sha256((text or "").encode("utf-8"))
+    if vector is not None:
+        h.update(vector_to_blob(vector))
+    return h.hexdigest()[:16]
+
+
+def check_vectors(vectors: Any, config: CollectionConfig, name: str, what: str) -> np.ndarray:
+    """Vectors as float32 ``(n, dim)``: the collection's dimension, finite, never zero;
+    unit length in a normalised collection."""
+    matrix = as_matrix(vectors, what)
+    if matrix.shape[1] != config.dim:
+        raise InputError(
+            f"{what} have {matrix.shape[1]} dimensions; collection "
+            f"{name!r} holds {config.dim}-dimensional vectors"
+        )
+    if config.normalize:
+        matrix = normalize_rows(matrix, what)
+    else:
+        zero = ~matrix.any(axis=1)
+        if zero.any():
+            raise InputError(f"{what} row {int(np.argmax(zero))} is a zero vector")
+    return np.ascontiguousarray(matrix, dtype=np.float32)
+
+
+class Ingest:
+    """Writes of one collection: ``write`` for texts/vectors, ``records`` for streams."""
+
+    def __init__(
+        self,
+        store: CollectionStore,
+        config: CollectionConfig,
+        name: str,
+        embedder: Embedder | None,
+    ) -> None:
+        self.store, self.config, self.name, self.embedder = store, config, name, embedder
+
+    # --- checks -----------------------------------------------------------------------------
+    def check(
+        self,
+        texts: Sequence[str] | None,
+        ids: Sequence[str] | None,
+        metadatas: Sequence[Any] | None,
+        embeddings: Any,
+    ) -> tuple[list[str | None], list[str], list[str], np.ndarray | None]:
+        if texts is None and embeddings is None:
+            raise InputError("give texts, embeddings, or both")
+        if isinstance(texts, str):
+            raise InputError("texts must be a list of strings, not one string")
+        vectors = None
+        if embeddings is not None:
+            vectors = check_vectors(embeddings, self.config, self.name, "embeddings")
+        n = len(texts) if texts is not None else len(vectors)  # type: ignore[arg-type]
+        if texts is None and self.embedder is not None:
+            raise InputError(
+                f"collection {self.name!r} embeds text with a model; give texts "
+                f"(with or without embeddings)"
+            )
+        items: list[str | None] = list(check_texts(texts)) if texts is not None else [None] * n
+        if vectors is not None and len(vectors) != n:
+            raise InputError(f"{len(vectors)} embeddings for {n} texts")
+        id_list = self._ids(ids, items, vectors, n)
+        if metadatas is not None and len(metadatas) != n:
+            raise InputError(f"{len(metadatas)} metadatas for {n} documents")
+        metas = [
+            metadata_to_json(
+                metadatas[i] if metadatas is not None else None, f"document {id_list[i]!r}"
+            )
+            for i in range(n)
+        ]
+        return items, id_list, metas, vectors
+
+    @staticmethod
+    def _ids(
+        ids: Sequence[str] | None, items: list[str | None], vectors: np.ndarray | None, n: int
+    ) -> list[str]:
+        if ids is None:
+            id_list = [
+                auto_id(t, None if vectors is None else vectors[i]) for i, t in enumerate(items)
+            ]
+        else:
+            if isinstance(ids, str) or len(ids) != n:
+                raise InputError(f"ids must be a list of {n} strings")
+            id_list = []
+            for i, doc_id in enumerate(ids):
+                if not isinstance(doc_id, str) or not doc_id:
+                    raise InputError(f"id #{i} must be a non-empty string, got {doc_id!r}")
+                id_list.append(doc_id)
+        seen: set[str] = set()
+        for doc_id in id_list:
+            if doc_id in seen:
+                raise InputError(f"id {doc_id!r} appears twice in one call")
+            seen.add(doc_id)
+        return id_list
+
+    # --- writing ----------------------------------------------------------------------------
+    def write(
+        self,
+        texts: Sequence[str] | None,
+        ids: Sequence[str] | None,
+        metadatas: Sequence[Any] | None,
+        embeddings: Any,
+        *,
+        replace: bool,
+        show_progress_bar: bool | None = None,
+        batch_size: int | None = None,
+    ) -> WriteReport:
+        items, id_list, metas, vectors = self.check(texts, ids, metadatas, embeddings)
+        hashes = [
+            content_hash(t, "" if vectors is None else vector_to_blob(vectors[i]).hex())
+            for i, t in enumerate(items)
+        ]
+        written = unchanged = meta_only = embedded = 0
+        from tqdm.auto import tqdm
+
+        with tqdm(
+            total=len(items),
+            desc=f"Adding to {self.name}",
+            unit="doc",
+            disable=not show_progress_bar,
+            leave=False,
+        ) as bar:
+            for start in range(0, len(items), WRITE_BATCH):
+                part = range(start, min(start + WRITE_BATCH, len(items)))
+                existing = self.store.existing([id_list[i] for i in part])
+                todo: list[int] = []
+                meta_updates: list[tuple[int, str, bytes]] = []
+                for i in part:
+                    old = existing.get(id_list[i])
+                    if old is None:
+                        todo.append(i)
+                    elif old.content_hash == hashes[i]:
+                        if old.metadata_json == metas[i]:
+                            unchanged += 1
+                        elif replace:
+                            meta_updates.append((old.key, metas[i], hashes[i]))
+                        else:
+                            raise InputError(
+                                f"id {id_list[i]!r} already exists with other "
+                                f"metadata; use upsert to replace it"
+                            )
+                    elif replace:
+                        todo.append(i)
+                    else:
+                        raise InputError(
+                            f"id {id_list[i]!r} already exists with different "
+                            f"content; use upsert to replace it"
+                        )
+                if meta_updates:
+                    self.store.update_metadata(meta_updates)
+                    meta_only += len(meta_updates)
+                if todo:
+                    docs = [NewDocument(id_list[i], items[i], metas[i], hashes[i]) for i in todo]
+                    if vectors is not None:  # bring-your-own: one vector per document
+                        for doc in docs:
+                            doc.spans = [(0, 0, len(doc.text) if doc.text else 0)]
+                        matrix = vectors[todo]
+                    else:
+                        matrix = self._embed(docs, batch_size)
+                        embedded += self.embedder.last_stats.embedded  # type: ignore[union-attr]
+                    self.store.write(docs, matrix)
+                    written += len(todo)
+                bar.update(len(part))
+        return WriteReport(id_list, written, unchanged, meta_only, embedded)
+
+    def _chunks_of(self, text: str) -> list[Chunk]:
+        assert self.embedder is not None
+        chunking = self.config.chunking
+        if chunking.truncate:
+            return [Chunk(text, 0, len(text), 0)]  # MTEB's policy: the model truncates
+        return self.embedder.chunk(text, max_tokens=chunking.max_tokens, overlap=chunking.overlap)
+
+    def _embed(self, docs: list[NewDocument], batch_size: int | None) -> np.ndarray:
+        """Chunk and embed the documents' texts; fills in each document's spans."""
+        assert self.embedder is not None
+        flat: list[str] = []
+        for doc in docs:
+            chunks = self._chunks_of(doc.text or "")
+            doc.spans = [(c.index, c.start, c.end) for c in chunks]
+            flat += [c.text for c in chunks]
+        if self.config.chunking.truncate:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TruncationWarning)
+                return self.embedder.encode(flat, batch_size=batch_size)
+        return self.embedder.encode(flat, batch_size=batch_size)
+
+    def records(
+        self,
+        records: Iterable[Any],
+        *,
+        replace: bool,
+        batch: int,
+        progress: Callable[[int], None] | None,
+    ) -> WriteReport:
+        """Stream ``Record(text, id, metadata)`` objects in committed batches."""
+        reports: list[WriteReport] = []
+        buffer: dict[str, Any] = {}
+        skipped = 0
+
+        def flush() -> None:
+            reports.append(
+                self.write(
+                    [r.text for r in buffer.values()],
+                    list(buffer),
+                    [r.metadata for r in buffer.values()],
+                    None,
+                    replace=replace,
+                )
+            )
+            if progress is not None:
+                progress(len(buffer))
+            buffer.clear()
+
+        for record in records:
+            doc_id = record.id if record.id is not None else auto_id(record.text, None)
+            if doc_id in buffer:
+                if record.id is not None:
+                    raise InputError(f"id {doc_id!r} appears twice in the input")
+                skipped += 1  # the same text again: already queued
+                continue
+            buffer[doc_id] = record
+            if len(buffer) >= batch:
+                flush()
+        if buffer:
+            flush()
+        return WriteReport.total(reports, skipped)
