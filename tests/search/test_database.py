@@ -140,7 +140,7 @@ def test_many_threads_search_while_one_writes(tmp_path):
                 while not done.is_set():
                     for hits in coll.search_batch(base[500:520], k=5):
                         assert len(hits) == 5
-                    assert len(coll.search(base[0], k=3, where={"missing": None})) == 3
+                    assert len(coll.search(base[600], k=3, where={"missing": None})) == 3
             except BaseException as exc:
                 errors.append(exc)
 

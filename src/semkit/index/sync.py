@@ -164,7 +164,8 @@ class IndexedVectors:
 
     def doc_rowids(self, labels: np.ndarray) -> np.ndarray:
         """Document rowid of each label (-1 for -1)."""
-        return lookup(self._by_document()[1], labels)
+        with self._lock.read():
+            return lookup(self._by_document()[1], labels)
 
     def snapshot(self) -> tuple[VectorIndex, int, bool]:
         """The index (reconciled with the store: one version check, ~5 us), how many
@@ -186,7 +187,8 @@ class IndexedVectors:
     def labels_of(self, rowids: np.ndarray) -> np.ndarray:
         """Labels of the chunks of these documents, ascending."""
         self.index()
-        return self._labels[np.isin(self._docs, rowids)]
+        with self._lock.read():  # the two arrays change together, under the write lock
+            return self._labels[np.isin(self._docs, rowids)]
 
     # --- loading ----------------------------------------------------------------------------
     def _decide_kind(self) -> str:
@@ -372,6 +374,11 @@ class IndexedVectors:
         index = self.index()
         with self._lock.read():
             if exact:
-                chosen = index.labels() if allowed is None else allowed
+                live = index.labels()
+                if allowed is None:
+                    return index.exact_search(queries, k, live)
+                # labels allowed before a concurrent delete may be gone: search the live ones
+                pos = np.minimum(np.searchsorted(live, allowed), max(len(live) - 1, 0))
+                chosen = allowed[live[pos] == allowed] if len(live) else allowed[:0]
                 return index.exact_search(queries, k, chosen)
             return index.search(queries, k, allowed, ef=ef)

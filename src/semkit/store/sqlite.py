@@ -66,6 +66,7 @@ class Store:
         self._lock = threading.RLock()  # the write connection, one thread at a time
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         try:
             self.db = self._connect()
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -121,7 +122,7 @@ class Store:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
-            with self._lock:
+            with self._readers_lock:  # not the write lock: a writer must not hold readers up
                 self._readers.append(conn)
         return conn
 
@@ -167,7 +168,7 @@ class Store:
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._readers_lock:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
