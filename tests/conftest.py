@@ -57,3 +57,23 @@ def sentences() -> list[str]:
 def db_location(request, tmp_path):
     """Where a database lives, once per backend: every test using it runs on each."""
     return str(tmp_path / "db")
+
+
+@pytest.fixture
+def fifo(tmp_path: Path):
+    """``fifo(name, content)``: a named pipe fed by a thread, as ``<(printf ...)`` gives a
+    command (no extension, not a regular file, readable once)."""
+    import threading
+
+    def make(name: str, content: str) -> Path:
+        path = tmp_path / name
+        os.mkfifo(path)
+
+        def feed() -> None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(content)
+
+        threading.Thread(target=feed, daemon=True).start()
+        return path
+
+    return make

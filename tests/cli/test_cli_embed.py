@@ -158,3 +158,22 @@ def test_console_script_has_no_traceback_for_user_mistakes(tmp_path):
         timeout=120,
     )
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def test_analogy_vocab_from_process_substitution(tmp_path):
+    """`--vocab <(printf ...)`: a pipe without an extension, read as text lines."""
+    script = (
+        f"{sys.executable} -m semkit.cli.main analogy king man woman --json "
+        "--vocab <(printf 'queen\\napple\\ncar\\nking\\n')"
+    )
+    proc = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, timeout=120, env=_env(tmp_path)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["results"][0]["candidate"] == "queen"
+
+
+def _env(tmp_path):
+    import os
+
+    return {**os.environ, "SEMKIT_CACHE_DIR": str(tmp_path / "cache")}

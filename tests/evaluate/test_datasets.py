@@ -221,3 +221,8 @@ def test_load_sts_missing_or_binary(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(InputError, match="not UTF-8"):
         load_sts(path)
+
+
+def test_load_sts_from_a_pipe(fifo) -> None:
+    content = (DATA / "sts_tiny.csv").read_text(encoding="utf-8")
+    assert load_sts(fifo("pairs", content)).scores == load_sts(DATA / "sts_tiny.csv").scores

@@ -68,3 +68,42 @@ def test_invalid_utf8(tmp_path):
     p.write_bytes(b"ok\n\xff\xfe bad\n")
     with pytest.raises(InputError, match="not valid UTF-8"):
         read_texts(p)
+
+
+def test_pipe_and_bare_file_are_text_lines(tmp_path, fifo):
+    assert read_texts(fifo("63", "queen\n\nking\n")) == ["queen", "king"]
+    bare = tmp_path / "words"
+    bare.write_text("\ufeffalpha\nbeta\n")
+    assert read_texts(bare) == ["alpha", "beta"]
+
+
+def test_pipe_with_json_lines_is_records(fifo):
+    pipe = fifo("rows", '\n{"id": "a", "text": "first", "n": 1}\n{"text": "second"}\n')
+    records = list(read_records(pipe))
+    assert [(r.id, r.text, r.metadata) for r in records] == [
+        ("a", "first", {"n": 1}),
+        (None, "second", {}),
+    ]
+
+
+def test_stdin_is_sniffed(monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"body": "x", "k": 2}\n'))
+    assert [(r.text, r.metadata) for r in read_records("-", text_field="body")] == [("x", {"k": 2})]
+    monkeypatch.setattr("sys.stdin", io.StringIO("{not json\nplain\n"))
+    assert read_texts("-") == ["{not json", "plain"]
+
+
+def test_field_on_plain_lines_is_an_error(tmp_path):
+    bare = tmp_path / "words"
+    bare.write_text("alpha\n")
+    with pytest.raises(InputError, match="plain text lines"):
+        list(read_records(bare, text_field="body"))
+
+
+def test_iter_rows_reads_a_pipe_as_json_lines(fifo):
+    from semkit.text.io import iter_rows
+
+    rows = list(iter_rows(fifo("pairs", '{"anchor": "a", "positive": "b"}\n')))
+    assert rows == [(1, {"anchor": "a", "positive": "b"})]

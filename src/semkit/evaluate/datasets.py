@@ -274,7 +274,7 @@ def load_sts(path: str | Path) -> StsPairs:
     header naming ``sentence1``, ``sentence2`` and ``score`` (any order, extra columns ok).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() or path.is_dir():  # a pipe (<(...)) is not a regular file
         raise InputError(f"STS file not found: {path}")
     try:
         text = path.read_text(encoding="utf-8-sig")

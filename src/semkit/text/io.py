@@ -3,16 +3,20 @@
 Formats: .txt (one text per line; blank lines skipped), .jsonl, .csv/.tsv and
 .parquet (one record per row; ``text_field`` names the text column, the other
 columns become metadata), and folders of .txt/.md files (one text per file, the
-relative path as id). Bytes are decoded as UTF-8 (a BOM is dropped); undecodable
-input is an ``InputError`` naming the file and line.
+relative path as id). Standard input ("-"), pipes (``<(...)``) and files without an
+extension are sniffed: JSON lines if the first non-blank line is a JSON object, text
+lines otherwise. Bytes are decoded as UTF-8 (a BOM is dropped); undecodable input is
+an ``InputError`` naming the file and line.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,24 +75,28 @@ def _records_from_rows(
         yield Record(text, None if rid is None else str(rid), meta)
 
 
+def _jsonl_rows(lines: Iterable[str], name: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        for line_no, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{name}:{line_no}: not valid JSON ({exc.msg})") from exc
+            if not isinstance(row, dict):
+                raise InputError(
+                    f"{name}:{line_no}: expected a JSON object, got {type(row).__name__}"
+                )
+            yield line_no, row
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not valid UTF-8 ({exc.reason})") from exc
+
+
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, object)`` for each non-blank line of a JSON-lines file."""
     with _open_text(path) as f:
-        try:
-            for line_no, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from exc
-                if not isinstance(row, dict):
-                    raise InputError(
-                        f"{path}:{line_no}: expected a JSON object, got {type(row).__name__}"
-                    )
-                yield line_no, row
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not valid UTF-8 ({exc.reason})") from exc
+        yield from _jsonl_rows(f, path)
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -116,15 +124,67 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield n, row
 
 
+def _line_records(lines: Iterable[str], name: Any) -> Iterator[Record]:
+    try:
+        for line in lines:
+            text = line.rstrip("\r\n")
+            if text.strip():
+                yield Record(text)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not valid UTF-8 ({exc.reason})") from exc
+
+
 def _txt_records(path: Path) -> Iterator[Record]:
     with _open_text(path) as f:
-        try:
-            for line in f:
-                text = line.rstrip("\r\n")
-                if text.strip():
-                    yield Record(text)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not valid UTF-8 ({exc.reason})") from exc
+        yield from _line_records(f, path)
+
+
+def _is_json_object(line: str) -> bool:
+    if not line.lstrip().startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(line), dict)
+    except json.JSONDecodeError:
+        return False
+
+
+def _sniffed_records(
+    lines: Iterator[str], name: str, text_field: str | None, id_field: str | None
+) -> Iterator[Record]:
+    """JSON lines if the first non-blank line is a JSON object, else one text per line
+    (a stream is read once: the lines looked at are put back in front)."""
+    head: list[str] = []
+    try:
+        for line in lines:
+            head.append(line)
+            if line.strip():
+                break
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not valid UTF-8 ({exc.reason})") from exc
+    everything = itertools.chain(head, lines)
+    if head and _is_json_object(head[-1]):
+        rows = _jsonl_rows(everything, name)
+        yield from _records_from_rows(rows, Path(name), text_field, id_field)
+        return
+    if text_field is not None or id_field is not None:
+        raise InputError(
+            f"{name} holds plain text lines, not records: --field/--id-field apply to "
+            f"JSON lines, .csv, .tsv and .parquet"
+        )
+    yield from _line_records(everything, name)
+
+
+def _stdin_lines() -> Iterator[str]:
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # replaced by a text stream (tests, embedding applications)
+        yield from sys.stdin
+        return
+    yield from io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="")
+
+
+def _is_stream_or_bare(p: Path) -> bool:
+    """A pipe, a device (/dev/stdin) or a regular file without an extension."""
+    return p.suffix == "" or not p.is_file()
 
 
 def _folder_records(folder: Path) -> Iterator[Record]:
@@ -145,9 +205,11 @@ def _folder_records(folder: Path) -> Iterator[Record]:
 def read_records(
     path: str | Path, text_field: str | None = None, id_field: str | None = None
 ) -> Iterator[Record]:
-    """Records from a file or folder; "-" reads lines from standard input."""
+    """Records from a file or folder; "-" reads standard input. Standard input, pipes
+    and files without an extension are JSON lines if their first non-blank line is a
+    JSON object, text lines otherwise."""
     if str(path) == "-":
-        yield from (Record(line.rstrip("\r\n")) for line in sys.stdin if line.strip())
+        yield from _sniffed_records(_stdin_lines(), "<stdin>", text_field, id_field)
         return
     p = Path(path)
     if p.is_dir():
@@ -156,7 +218,10 @@ def read_records(
     if not p.exists():
         raise InputError(f"no such file: {p}")
     suffix = p.suffix.lower()
-    if suffix == ".txt":
+    if _is_stream_or_bare(p):
+        with _open_text(p) as f:
+            yield from _sniffed_records(iter(f), str(p), text_field, id_field)
+    elif suffix == ".txt":
         yield from _txt_records(p)
     elif suffix == ".jsonl":
         yield from _records_from_rows(iter_jsonl(p), p, text_field, id_field)
@@ -179,12 +244,19 @@ ROW_FORMATS = (".jsonl", ".csv", ".tsv", ".parquet")
 
 
 def iter_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line or row number, row)`` of a .jsonl/.csv/.tsv/.parquet file, as read, unmapped."""
+    """``(line or row number, row)`` of a .jsonl/.csv/.tsv/.parquet file, as read, unmapped;
+    standard input ("-"), a pipe or a file without an extension is read as JSON lines."""
+    if str(path) == "-":
+        yield from _jsonl_rows(_stdin_lines(), "<stdin>")
+        return
     p = Path(path)
-    if not p.is_file():
+    if not p.exists() or p.is_dir():
         raise InputError(f"no such file: {p}")
     suffix = p.suffix.lower()
-    if suffix == ".jsonl":
+    if _is_stream_or_bare(p):
+        with _open_text(p) as f:
+            yield from _jsonl_rows(f, p)
+    elif suffix == ".jsonl":
         yield from iter_jsonl(p)
     elif suffix in (".csv", ".tsv"):
         yield from _csv_rows(p)
