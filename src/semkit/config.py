@@ -157,6 +157,19 @@ def get(name: str) -> Any:
     return _convert(setting, setting.default, "default")
 
 
+def value(name: str, given: Any = None) -> Any:
+    """``given`` (an explicit argument or CLI flag) unless it is None, else the effective
+    setting: how every entry point that takes a setting (model, db, backend, ...) reads it."""
+    return get(name) if given is None else given
+
+
+def describe(name: str) -> str:
+    """Where an unset option comes from, for ``--help``: "the model setting ($SEMKIT_MODEL or
+    the config file; default 'default')"."""
+    setting = _BY_NAME[name]
+    return f"the {name} setting (${setting.env} or the config file; default {setting.default!r})"
+
+
 def effective() -> list[tuple[Setting, Any]]:
     """Every setting with its effective value, in table order."""
     return [(s, get(s.name)) for s in SETTINGS]

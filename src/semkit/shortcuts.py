@@ -15,31 +15,37 @@ from semkit.embedding.registry import resolve
 from semkit.types import Chunk
 
 
+def shared_provider(model: str | Path | None = None) -> Provider:
+    """The process-wide provider for a model spec (holds the loaded model); None: the
+    ``model`` setting."""
+    return _provider(config.value("model", model))
+
+
 @functools.lru_cache(maxsize=8)
-def shared_provider(model: str | Path | None = "default") -> Provider:
-    """The process-wide provider for a model spec (holds the loaded model)."""
+def _provider(model: str | Path) -> Provider:
     return resolve(model)
 
 
 @functools.lru_cache(maxsize=16)
-def _embedder(
-    model: str | Path | None, dims: int | None, normalize: bool, cache_dir: Path
-) -> Embedder:
+def _embedder(model: str | Path, dims: int | None, normalize: bool, cache_dir: Path) -> Embedder:
     return Embedder(
         shared_provider(model), dims=dims, normalize_embeddings=normalize, cache=cache_dir
     )
 
 
 def shared_embedder(
-    model: str | Path | None = "default", dims: int | None = None, normalize_embeddings: bool = True
+    model: str | Path | None = None, dims: int | None = None, normalize_embeddings: bool = True
 ) -> Embedder:
-    """The process-wide ``Embedder`` for these settings and the current cache directory."""
-    return _embedder(model, dims, normalize_embeddings, Path(config.get("cache_dir")))
+    """The process-wide ``Embedder`` for these settings and the current cache directory
+    (``model`` None: the ``model`` setting)."""
+    return _embedder(
+        config.value("model", model), dims, normalize_embeddings, Path(config.get("cache_dir"))
+    )
 
 
 def embed(
     texts: str | Sequence[str],
-    model: str | Path | None = "default",
+    model: str | Path | None = None,
     *,
     kind: Kind = "document",
     dims: int | None = None,
@@ -53,7 +59,7 @@ def chunk(
     text: str,
     max_tokens: int | None = None,
     overlap: int = 32,
-    model: str | Path | None = "default",
+    model: str | Path | None = None,
 ) -> list[Chunk]:
     """Token-aware chunks of ``text`` with character offsets; the limit defaults to the model's."""
     return shared_embedder(model).chunk(text, max_tokens=max_tokens, overlap=overlap)
@@ -66,7 +72,7 @@ def analogy(
     candidates: Sequence[str],
     *,
     k: int = 10,
-    model: str | Path | None = "default",
+    model: str | Path | None = None,
     exclude_inputs: bool = True,
 ) -> list[tuple[str, float]]:
     """Candidates ranked for ``a - b + c`` (king - man + woman -> queen), best first.

@@ -129,7 +129,7 @@ def cluster(
     where: WhereOpt = None,
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
-    model: ModelOpt = "default",
+    model: ModelOpt = None,
     dims: DimsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -266,7 +266,7 @@ def duplicates(
     where: WhereOpt = None,
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
-    model: ModelOpt = "default",
+    model: ModelOpt = None,
     dims: DimsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -359,7 +359,7 @@ def outliers(
     where: WhereOpt = None,
     text_field: TextFieldOpt = None,
     id_field: IdFieldOpt = None,
-    model: ModelOpt = "default",
+    model: ModelOpt = None,
     dims: DimsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

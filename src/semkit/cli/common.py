@@ -12,20 +12,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from semkit.config import describe
+
 # Piped output is read by people too (logs, CI): don't squeeze tables into 80 columns.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False)
 
+# Options that a setting backs have no default of their own: None means "the setting"
+# (config file < environment), read by the library through semkit.config.
 ModelOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--model",
         "-m",
         help=(
             "Model: 'default' (all-MiniLM-L6-v2, bundled), a local model directory, a Hugging Face "
-            "name in the local cache, or 'openai:<model>'."
+            f"name in the local cache, or 'openai:<model>'. Default: {describe('model')}."
         ),
-        envvar="SEMKIT_MODEL",
+        show_default=False,
     ),
 ]
 DimsOpt = Annotated[
@@ -46,9 +50,8 @@ BackendOpt = Annotated[
         help=(
             "Local inference path: auto (the fastest path here whose vectors keep "
             "$SEMKIT_MIN_FIDELITY, default 0.9999, min cosine to fp32), torch (fp32), "
-            "torch-bf16, onnx (fp32), onnx-int8."
+            f"torch-bf16, onnx (fp32), onnx-int8. Default: {describe('backend')}."
         ),
-        envvar="SEMKIT_BACKEND",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -79,7 +82,9 @@ def progress_wanted() -> bool:
     return sys.stderr.isatty()
 
 
-def embedder(model: str, dims: int | None = None, backend: str | None = None, **kwargs: Any) -> Any:
+def embedder(
+    model: str | None, dims: int | None = None, backend: str | None = None, **kwargs: Any
+) -> Any:
     from semkit.embedding import Embedder
 
     if backend:

@@ -100,7 +100,7 @@ def embed(
     kind: Annotated[
         str, typer.Option(help="'document' or 'query': picks the model's prompt.")
     ] = "document",
-    model: ModelOpt = "default",
+    model: ModelOpt = None,
     dims: DimsOpt = None,
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", min=1, help="Texts per model batch.")
@@ -136,7 +136,7 @@ def embed(
 def similarity(
     texts: Annotated[list[str], typer.Argument(help="Two or more texts.")],
     metric: Annotated[str, typer.Option(help="cosine, dot or euclidean (a distance).")] = "cosine",
-    model: ModelOpt = "default",
+    model: ModelOpt = None,
     dims: DimsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -180,7 +180,7 @@ def analogy(
     top_k: Annotated[
         int, typer.Option("--top-k", "-k", min=1, help="How many candidates to show.")
     ] = 10,
-    model: ModelOpt = "default",
+    model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Rank candidates for A - B + C (king - man + woman -> queen): words of --vocab, or the

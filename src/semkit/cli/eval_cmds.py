@@ -45,7 +45,7 @@ def retrieval(
         ),
     ],
     split: Annotated[str, typer.Option(help="qrels split to evaluate.")] = "test",
-    model: ModelOpt = "default",
+    model: ModelOpt = None,
     mode: Annotated[
         str, typer.Option(help="dense, lexical, hybrid, or a comma list (grid).")
     ] = "dense",
@@ -147,7 +147,7 @@ def sts(
             "--pairs", help=("STS-Benchmark file, or a CSV/TSV with sentence1, sentence2, score.")
         ),
     ],
-    model: ModelOpt = "default",
+    model: ModelOpt = None,
     dims: Annotated[int | None, typer.Option(help="Matryoshka truncation.")] = None,
     backend: BackendOpt = None,
     output: Annotated[Path | None, typer.Option("--out", help="Write the results as JSON.")] = None,

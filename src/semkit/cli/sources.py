@@ -89,7 +89,7 @@ class Source:
 
     def embedder(self) -> Embedder:
         """The embedder of ``--model`` / ``--dims`` (nothing loads until it embeds)."""
-        emb: Embedder = embedder(self.model or "default", self.dims)
+        emb: Embedder = embedder(self.model, self.dims)
         return emb
 
     def read_file(self, emb: Embedder) -> Corpus:

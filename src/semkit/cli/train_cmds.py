@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from semkit.cli.common import JsonOpt, err, out, print_json, progress_wanted, table
+from semkit.config import describe
 from semkit.errors import InputError
 
 METRIC_LABELS = {
@@ -49,8 +50,13 @@ def finetune(
         typer.Option(help="Name the columns: anchor=q,positive=doc and optionally negative=n1+n2."),
     ] = None,
     base: Annotated[
-        str, typer.Option("--base", help="Model to start from: 'default' or a model directory.")
-    ] = "default",
+        str | None,
+        typer.Option(
+            "--base",
+            help=f"Model to start from: 'default' or a model directory. Default: {describe('model')}.",
+            show_default=False,
+        ),
+    ] = None,
     loss: Annotated[
         str,
         typer.Option(

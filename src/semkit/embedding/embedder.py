@@ -77,7 +77,7 @@ class Embedder:
 
     ``model``: "default" (all-MiniLM-L6-v2, shipped with semkit), a local model
     directory, a Hugging Face name present in the local cache, "openai:<model>",
-    or a ``Provider``. ``dims`` truncates to a Matryoshka prefix (sent to the API
+    or a ``Provider``; None (the default) reads the ``model`` setting. ``dims`` truncates to a Matryoshka prefix (sent to the API
     as ``dimensions`` where the provider supports it). ``prompts`` overrides the
     model's query/document prompts. ``cache``: True (the user cache, see
     ``SEMKIT_CACHE_DIR``), False, a directory, or an ``EmbeddingCache``.
@@ -85,7 +85,7 @@ class Embedder:
 
     def __init__(
         self,
-        model: str | Path | Provider | None = "default",
+        model: str | Path | Provider | None = None,
         *,
         dims: int | None = None,
         normalize_embeddings: bool = True,

@@ -58,11 +58,9 @@ def resolve(
     **options: Any,
 ) -> Provider:
     """The provider for a model spec. Cheap: loads no weights, touches no network."""
-    if spec is None:
-        from semkit import config
+    from semkit import config
 
-        spec = config.get("model")
-    spec_str = str(spec)
+    spec_str = str(config.value("model", spec))
     local = {
         k: options.pop(k) for k in ("backend", "artifacts_dir", "min_fidelity") if k in options
     }
@@ -148,7 +146,9 @@ def available_models() -> list[dict[str, Any]]:
             }
         )
     rows.extend(_hf_cache_models())
-    key = "set" if os.environ.get("OPENAI_API_KEY") else "not set"
+    from semkit import config
+
+    key = "set" if config.get("openai_api_key") else "not set"
     for name, (dim, max_tokens) in OPENAI_MODELS.items():
         rows.append(
             {

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from semkit import config as settings
 from semkit.errors import InputError
 from semkit.evaluate.datasets import BeirDataset, document_text, load_beir
 from semkit.evaluate.metrics import K_VALUES, Run, retrieval_scores
@@ -47,14 +48,20 @@ def build_collection(
     dataset: BeirDataset,
     *,
     name: str = "beir",
-    model: str = "default",
+    model: str | None = None,
     dims: int | None = None,
     truncate: bool = False,
     index: str = "exact",
     progress: Any = None,
 ) -> Collection:
     """The dataset's corpus in a collection, added through ``Collection.add_records``."""
-    coll = db.collection(name, model=model, dims=dims, index=index, chunking={"truncate": truncate})
+    coll = db.collection(
+        name,
+        model=settings.value("model", model),
+        dims=dims,
+        index=index,
+        chunking={"truncate": truncate},
+    )
     records = (
         Record(document_text(doc), doc_id)
         for doc_id, doc in dataset.corpus.items()
@@ -100,7 +107,7 @@ def evaluate_beir(
     path: str | Path,
     split: str = "test",
     *,
-    model: str = "default",
+    model: str | None = None,
     modes: Sequence[str] = ("dense",),
     dims: Sequence[int | None] = (None,),
     truncate: Sequence[bool] = (False,),

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from semkit import config as settings
 from semkit.embedding.cache import EmbeddingCache
 from semkit.embedding.embedder import Embedder
 from semkit.errors import InputError, ModelError, NotFoundError
@@ -109,7 +110,7 @@ class Database:
     ) -> Collection:
         """Open the collection ``name``, creating it if needed.
 
-        New collections: ``model`` ("default" unless given; ``None`` for a vector-only
+        New collections: ``model`` (the ``model`` setting unless given; ``None`` for a vector-only
         collection, which needs ``dims``), ``dims`` (Matryoshka truncation, or the
         vector size without a model), ``metric`` ("cosine", "dot", "euclidean"),
         ``index`` ("auto", "exact", "hnsw"), ``chunking`` ({"max_tokens", "overlap",
@@ -166,7 +167,8 @@ class Database:
     ) -> CollectionConfig:
         metric = "cosine" if metric is _UNSET else metric
         dims = None if dims is _UNSET else dims
-        model = "default" if model is _UNSET and embedder is None else model
+        if model is _UNSET and embedder is None:
+            model = settings.get("model")
         common: dict[str, Any] = {
             "metric": metric,
             "normalize": metric == "cosine",

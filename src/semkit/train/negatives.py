@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from semkit import config
 from semkit.embedding.embedder import Embedder, TruncationWarning
 from semkit.errors import InputError, ModelError
 from semkit.search.collection import Collection
@@ -81,7 +82,7 @@ def mine_hard_negatives(
     data: TrainingData,
     corpus: Corpus = None,
     *,
-    model: str | Embedder = "default",
+    model: str | Embedder | None = None,
     negatives_per_anchor: int = 1,
     skip_top: int = 0,
     margin: float | None = 0.05,
@@ -114,7 +115,9 @@ def mine_hard_negatives(
     if isinstance(corpus, Collection):
         return _mine(data, corpus, negatives_per_anchor, skip_top, margin, depth, progress, t0)
     options: dict[str, Any] = (
-        {"embedder": model} if isinstance(model, Embedder) else {"model": model}
+        {"embedder": model}
+        if isinstance(model, Embedder)
+        else {"model": config.value("model", model)}
     )
     with (
         tempfile.TemporaryDirectory(prefix="semkit-mine-") as tmp,

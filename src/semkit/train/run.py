@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from semkit import config
 from semkit.embedding.embedder import TruncationWarning
 from semkit.embedding.local import LocalProvider, is_model_dir
 from semkit.embedding.registry import resolve
@@ -415,7 +416,7 @@ def finetune(
     train: str | Path | TrainingData,
     out: str | Path,
     *,
-    base: str | Path = "default",
+    base: str | Path | None = None,
     loss: str = "mnrl",
     epochs: float = 1.0,
     batch_size: int = 16,
@@ -447,7 +448,8 @@ def finetune(
     show_progress_bar: bool | None = None,
     callbacks: Sequence[Any] = (),
 ) -> FinetuneResult:
-    """Fine-tune ``base`` on ``train`` into the model directory ``out``.
+    """Fine-tune ``base`` (None: the ``model`` setting) on ``train`` into the model
+    directory ``out``.
 
     ``train``: a pairs/triplets file, a BEIR folder (queries and ``qrels/<split>.tsv``),
     or ``TrainingData``. ``loss``: "mnrl", "triplet" or "matryoshka". ``scale``: MNRL's
@@ -466,6 +468,7 @@ def finetune(
     """
     _check_options(loss, epochs, batch_size, lr)
     out = Path(out).expanduser()
+    base = config.value("model", base)
     provider = _base_provider(base)
     data = train if isinstance(train, TrainingData) else load_training_data(train, split, columns)
     held_out = None if eval_beir is None else load_beir(eval_beir, eval_split)
