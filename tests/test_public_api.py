@@ -5,11 +5,12 @@ def test_public_names_change_only_on_purpose():
     assert sorted(semkit.__all__) == sorted(
         [
             "DEFAULT_MODEL_ID", "Chunk", "Collection", "ConfigError", "Database", "Document",
-            "Embedder", "EmbeddingCache", "EncodeStats", "Hit", "InputError", "LockedError",
-            "ModelError", "NotFoundError", "Provider", "ProviderError", "RateLimitError", "SemkitError",
-            "StoreError", "TruncationWarning", "WriteReport", "__version__", "analogy",
-            "available_models", "chunk", "cosine", "dot", "embed", "euclidean", "open",
-            "similarity", "top_k",
+            "DocumentsReport", "Embedder", "EmbeddingCache", "EncodeStats", "ExtractedDocument",
+            "Hit", "InputError", "LockedError", "MissingExtraError", "ModelError", "NotFoundError",
+            "Provider", "ProviderError", "RateLimitError", "SemkitError", "StoreError",
+            "TruncationWarning", "WriteReport", "__version__", "add_documents", "analogy",
+            "available_models", "chunk", "cosine", "dot", "embed", "euclidean", "extract", "open",
+            "pages_of", "similarity", "top_k",
         ]
     )  # fmt: skip
     for name in semkit.__all__:
@@ -21,6 +22,7 @@ def test_every_error_is_a_semkit_error():
         "ConfigError",
         "InputError",
         "LockedError",
+        "MissingExtraError",
         "ModelError",
         "NotFoundError",
         "ProviderError",

@@ -5,6 +5,7 @@ detail. ``__all__`` is pinned by a test so it changes only on purpose.
 """
 
 from semkit import similarity
+from semkit.documents import DocumentsReport, add_documents
 from semkit.embedding import (
     DEFAULT_MODEL_ID,
     Embedder,
@@ -18,6 +19,7 @@ from semkit.errors import (
     ConfigError,
     InputError,
     LockedError,
+    MissingExtraError,
     ModelError,
     NotFoundError,
     ProviderError,
@@ -29,6 +31,7 @@ from semkit.search import Collection, Database, WriteReport
 from semkit.search import open_database as open
 from semkit.shortcuts import analogy, chunk, embed
 from semkit.similarity import cosine, dot, euclidean, top_k
+from semkit.text.extract import ExtractedDocument, extract, pages_of
 from semkit.types import Chunk, Document, Hit
 
 __version__ = "0.1.0"
@@ -40,12 +43,15 @@ __all__ = [
     "ConfigError",
     "Database",
     "Document",
+    "DocumentsReport",
     "Embedder",
     "EmbeddingCache",
     "EncodeStats",
+    "ExtractedDocument",
     "Hit",
     "InputError",
     "LockedError",
+    "MissingExtraError",
     "ModelError",
     "NotFoundError",
     "Provider",
@@ -56,6 +62,7 @@ __all__ = [
     "TruncationWarning",
     "WriteReport",
     "__version__",
+    "add_documents",
     "analogy",
     "available_models",
     "chunk",
@@ -63,7 +70,9 @@ __all__ = [
     "dot",
     "embed",
     "euclidean",
+    "extract",
     "open",
+    "pages_of",
     "similarity",
     "top_k",
 ]

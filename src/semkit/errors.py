@@ -4,6 +4,7 @@
     ├── InputError              the caller's input is wrong (empty text, bad shape, NaN, bad filter)
     │   └── NotFoundError       a collection or document that was named does not exist
     ├── ConfigError             a setting or option is invalid
+    │   └── MissingExtraError   an optional dependency is not installed (names the extra)
     ├── ModelError              a model cannot be found, loaded or used as asked
     ├── ProviderError           an embedding provider failed or answered wrongly
     │   └── RateLimitError      the provider kept refusing after the retry budget was spent
@@ -31,6 +32,10 @@ class NotFoundError(InputError, LookupError):
 
 class ConfigError(SemkitError, ValueError):
     """A setting, option or environment variable has an invalid value."""
+
+
+class MissingExtraError(ConfigError, ImportError):
+    """An optional dependency is missing; the message names the ``semkit[extra]`` to install."""
 
 
 class ModelError(SemkitError):

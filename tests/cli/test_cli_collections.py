@@ -146,7 +146,10 @@ def test_add_formats_and_options(tmp_path, capsys):
     code, out, _ = run(capsys, "get", "rows", "k2", "--db", db, "--json")
     assert json.loads(out) == [{"id": "k2", "text": "csv row two", "metadata": {"n": "2"}}]
     code, out, _ = run(capsys, "get", "notes", "--db", db, "--json")
-    assert {d["id"] for d in json.loads(out)} >= {"a.md", "b.txt"} and len(json.loads(out)) == 4
+    by_id = {d["id"]: d for d in json.loads(out)}  # a folder's files: one document each
+    assert set(by_id) >= {str(folder.resolve() / "a.md"), str(folder.resolve() / "b.txt")}
+    assert by_id[str(folder.resolve() / "a.md")]["metadata"]["title"] == "Alpha"
+    assert len(by_id) == 4
 
 
 def test_maintenance_commands(tmp_path, capsys):

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from semkit.cli.common import DimsOpt, JsonOpt, err, out, print_json, progress_wanted, table
+from semkit.config import describe
 from semkit.errors import InputError
 
 DbOpt = Annotated[
@@ -17,10 +18,9 @@ DbOpt = Annotated[
     typer.Option(
         "--db",
         help=(
-            "Database: a directory (SQLite) or a postgresql://user@host/dbname URL "
-            "(default: $SEMKIT_DB or ./semkit-db)."
+            "Database: a directory (SQLite) or a postgresql://user@host/dbname URL. "
+            f"Default: {describe('db')}."
         ),
-        envvar="SEMKIT_DB",
     ),
 ]
 WhereOpt = Annotated[
@@ -41,7 +41,7 @@ def open_db(db: str | Path | None, create: bool = False) -> Any:
     import semkit
     from semkit import config
 
-    return semkit.open(str(db or config.get("db")), create=create)
+    return semkit.open(str(config.value("db", db)), create=create)
 
 
 def parse_where(where: str | None) -> dict[str, Any] | None:
@@ -70,7 +70,11 @@ def add(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help=("Files (.jsonl .csv .tsv .parquet .txt) or folders of .txt/.md files.")
+            help=(
+                "Files of records (.jsonl .csv .tsv .parquet; .txt: one text per line), "
+                "documents (.pdf .docx .html .md) or folders of documents (synced: "
+                "new, changed and deleted files)."
+            )
         ),
     ],
     field: Annotated[
@@ -89,7 +93,8 @@ def add(
             "--model",
             "-m",
             help=(
-                "Model for a new collection (default: 'default'); an existing one keeps its own."
+                f"Model for a new collection (default: {describe('model')}); an existing one "
+                f"keeps its own."
             ),
         ),
     ] = None,
@@ -108,8 +113,12 @@ def add(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add documents from files; re-running embeds only what is new or changed (resumable)."""
+    """Add records and documents from files and folders; re-running embeds only what is new
+    or changed (resumable) and syncs folders. Exit code 1 if a document could not be read."""
+    from semkit.cli.documents import add_files, is_document_input, summary_line
     from semkit.text.io import read_records
+
+    documents = [p for p in paths if is_document_input(p)]
 
     options: dict[str, Any] = {}
     if model is not None:
@@ -144,12 +153,13 @@ def add(
             with progress:
                 task = progress.add_task(collection, total=None)
                 reports = []
-                for path in paths:
+                for path in (p for p in paths if p not in documents):
                     records = read_records(path, field, id_field)
                     reports.append(
                         coll.add_records(records, progress=lambda n: progress.advance(task, n))
                     )
                     done += reports[-1].written + reports[-1].unchanged + reports[-1].metadata_only
+                files = add_files(coll, documents, progress, task) if documents else None
             coll.flush()
         except KeyboardInterrupt:
             err.print(
@@ -165,14 +175,24 @@ def add(
             "metadata_only": sum(r.metadata_only for r in reports),
             "embedded": sum(r.embedded for r in reports),
         }
+        if files is not None:
+            summary["files"] = files.as_dict()
+            summary["embedded"] += files.embedded
     if as_json:
         print_json(summary)
+    elif files is not None:
+        out.print(
+            f"{collection}: {summary_line(summary['files'])}; {summary['embedded']} texts "
+            f"embedded; {summary['documents']} documents in all"
+        )
     else:
         out.print(
             f"{collection}: {summary['written']} written, {summary['unchanged']} unchanged, "
             f"{summary['metadata_only']} metadata updates, {summary['embedded']} texts "
             f"embedded; {summary['documents']} documents in all"
         )
+    if files is not None and files.failed:
+        raise typer.Exit(1)
 
 
 def search(
@@ -186,6 +206,8 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Search a collection by meaning (dense), by keywords (lexical), or both (hybrid)."""
+    from semkit.cli.documents import hit_pages
+
     with open_db(db) as database:
         hits = _existing(database, collection).search(
             query,
@@ -209,6 +231,7 @@ def search(
                         "start": h.chunk.start,
                         "end": h.chunk.end,
                         "index": h.chunk.index,
+                        "pages": hit_pages(h),
                     },
                 }
                 for h in hits
@@ -222,7 +245,9 @@ def print_hits(
     hits: list[Any], title: str | None = None, text_width: int = 90, chunks: bool = True
 ) -> None:
     """Hits as a table, best first (or "no results"): the matching chunk's text when
-    ``chunks`` and the hit has one, else the document's."""
+    ``chunks`` and the hit has one (with its pages, for a PDF), else the document's."""
+    from semkit.cli.documents import hit_pages, page_label, shown_metadata
+
     if not hits:
         out.print("no results")
         return
@@ -233,8 +258,9 @@ def print_hits(
                 i + 1,
                 h.score,
                 h.id,
-                _short(h.chunk.text if chunks and h.chunk else h.text, text_width),
-                _short(json.dumps(h.metadata, ensure_ascii=False), 40),
+                page_label(hit_pages(h) if chunks else None)
+                + _short(h.chunk.text if chunks and h.chunk else h.text, text_width),
+                _short(json.dumps(shown_metadata(h.metadata), ensure_ascii=False), 40),
             ]
             for i, h in enumerate(hits)
         ],
