@@ -161,3 +161,44 @@ def test_zero_shot_uses_label_descriptions(embedder, tmp_path):
         zero_shot(names, embedder, template="no placeholder")
     with pytest.raises(InputError, match="at least two"):
         zero_shot(["only"], embedder)
+
+
+def test_knn_chooses_k_and_weighting_by_cross_validation(space, data):
+    from semkit.analysis.classify import KNN_KS, KNN_TEMPERATURES
+
+    x, y, held_x, held_y = data
+    clf = train_classifier(x, y, space, method="knn")
+    assert clf.params["k"] in KNN_KS and clf.params["temperature"] in KNN_TEMPERATURES
+    assert clf.params["cv_accuracy"] >= 0.9 and "advice" not in clf.params
+    assert [p.label for p in clf.predict(held_x)] == held_y
+
+
+def _topics_and_a_feature(label_by_topic: bool) -> tuple[np.ndarray, list[str]]:
+    """300 vectors in 10 tight topics; the label is the topic's parity, or one small feature
+    that cosine similarity barely sees (as a question's type next to its subject)."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(10, 32))
+    topic = rng.integers(0, 10, size=300)
+    feature = rng.integers(0, 2, size=300)
+    x = centres[topic] + 0.3 * rng.normal(size=(300, 32))
+    x[:, 0] += np.where(feature == 1, 0.25, -0.25)
+    labels = topic % 2 if label_by_topic else feature
+    return x.astype(np.float32), [f"class-{v}" for v in labels]
+
+
+def test_knn_says_when_logistic_regression_is_the_better_choice():
+    space = EmbeddingSpace(None, None, None, 32)
+    x, y = _topics_and_a_feature(label_by_topic=False)
+    clf = train_classifier(x, y, space, method="knn")
+    assert clf.params["cv_logreg_accuracy"] > clf.params["cv_accuracy"] + 0.1
+    assert "use logistic regression" in clf.params["advice"]
+    x, y = _topics_and_a_feature(label_by_topic=True)
+    assert "advice" not in train_classifier(x, y, space, method="knn").params
+
+
+def test_knn_with_k_given_is_not_cross_validated(space, data):
+    x, y, _, _ = data
+    params = train_classifier(x, y, space, method="knn", k=7, temperature=0.0).params
+    assert params == {"k": 7, "temperature": 0.0}
+    with pytest.raises(InputError, match="at least 2 examples of every label"):
+        train_classifier(x[:11], y[:10] + ["lonely"], space, method="knn")

@@ -39,6 +39,13 @@ WEIGHTS_FILE = "weights.npz"
 METHODS = ("logreg", "knn")
 TEMPLATE = "This text is about {label}."
 KNN_TEMPERATURE = 0.07
+# What cross-validation chooses k-NN's k and vote weighting from (temperature 0: one vote
+# each, the plain majority of the k nearest).
+KNN_KS = (1, 3, 5, 10, 20, 30, 50)
+KNN_TEMPERATURES = (0.02, 0.05, 0.07, 0.1, 0.2, 0.0)
+CV_FOLDS = 5
+CV_LOGREG_SAMPLE = 5000  # logistic regression is cross-validated on at most this many examples
+KNN_BEHIND = 0.02  # cross-validated accuracy below logistic regression's by more: say so
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,11 +231,73 @@ def _knn_votes(
     idx, sims = top_k(x, reference, k=min(k, len(reference)))
     # Votes weighted by exp(cosine / T) (Wu et al. 2018; DINO's k-NN evaluation): the
     # nearest neighbours count most, so far neighbours of another class cannot outvote them.
+    return _votes(targets[idx], sims, n_classes, temperature)
+
+
+def _votes(
+    neighbour_targets: np.ndarray, sims: np.ndarray, n_classes: int, temperature: float
+) -> np.ndarray:
+    """Vote shares ``(n, classes)`` of the given neighbours (best first); temperature 0
+    gives each one vote."""
     sims = sims.astype(np.float64)
-    weights = np.exp((sims - sims[:, :1]) / temperature)
-    votes = np.zeros((len(x), n_classes))
-    np.add.at(votes, (np.arange(len(x))[:, None], targets[idx]), weights)
+    weights = np.exp((sims - sims[:, :1]) / temperature) if temperature > 0 else np.ones_like(sims)
+    votes = np.zeros((len(sims), n_classes))
+    np.add.at(votes, (np.arange(len(sims))[:, None], neighbour_targets), weights)
     return votes / votes.sum(axis=1, keepdims=True)
+
+
+def _folds(
+    target: np.ndarray, seed: int, folds: int = CV_FOLDS
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds; as many as the rarest class allows (at least 2)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    n = min(folds, int(np.bincount(target).min()))
+    if n < 2:
+        raise InputError(
+            "choosing k by cross-validation needs at least 2 examples of every label; "
+            "give --k, or add examples"
+        )
+    splitter = StratifiedKFold(n_splits=n, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(target)), target))
+
+
+def knn_cross_validation(
+    vectors: Any, target: np.ndarray, n_classes: int, *, seed: int = 0
+) -> dict[tuple[int, float], float]:
+    """Cross-validated accuracy of every (k, temperature) of ``KNN_KS`` x ``KNN_TEMPERATURES``
+    (one neighbour search per fold serves the whole grid)."""
+    from semkit.similarity import top_k
+
+    x = normalize_rows(as_matrix(vectors, "vectors"))
+    correct: dict[tuple[int, float], int] = {}
+    for train_rows, test_rows in _folds(target, seed):
+        kmax = min(max(KNN_KS), len(train_rows))
+        idx, sims = top_k(x[test_rows], x[train_rows], k=kmax)
+        neighbours = target[train_rows][idx]
+        for k in KNN_KS:
+            for t in KNN_TEMPERATURES:
+                kk = min(k, kmax)
+                votes = _votes(neighbours[:, :kk], sims[:, :kk], n_classes, t)
+                hits = int((votes.argmax(axis=1) == target[test_rows]).sum())
+                correct[(k, t)] = correct.get((k, t), 0) + hits
+    return {key: c / len(target) for key, c in correct.items()}
+
+
+def logreg_cross_validation(x: np.ndarray, target: np.ndarray, C: float, *, seed: int = 0) -> float:
+    """Cross-validated accuracy of logistic regression (on a stratified sample of at most
+    ``CV_LOGREG_SAMPLE`` examples, 3 folds: a yardstick, not a tuning run)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    rows = np.arange(len(target))
+    if len(rows) > CV_LOGREG_SAMPLE:
+        rows, _ = stratified_split(target.tolist(), 1 - CV_LOGREG_SAMPLE / len(rows), seed)
+    folds = _folds(target[rows], seed, folds=3)
+    scores = cross_val_score(
+        LogisticRegression(C=C, max_iter=2000), x[rows].astype(np.float64), target[rows], cv=folds
+    )
+    return float(np.mean(scores))
 
 
 def _label_list(labels: Sequence[Any]) -> list[str]:
@@ -256,16 +325,24 @@ def train_classifier(
     space: EmbeddingSpace,
     *,
     method: str = "logreg",
-    k: int = 20,
+    k: int | None = None,
     C: float = 1.0,
     max_iter: int = 2000,
+    temperature: float | None = None,
+    seed: int = 0,
 ) -> Classifier:
     """A classifier of ``labels`` (one per row of ``vectors``, from ``space``).
 
     ``logreg``: multinomial logistic regression (scikit-learn, lbfgs, L2 with strength
     ``1/C``).
     ``knn``: the training vectors themselves; the ``k`` nearest (cosine) vote with weight
-    exp(cosine / 0.07).
+    exp((cosine - best cosine) / temperature) (temperature 0: one vote each). Without
+    ``k``, k and the temperature are chosen by stratified cross-validation on the
+    training data; logistic regression is cross-validated as a yardstick, and when k-NN
+    is behind it by more than 0.02 accuracy, ``params["advice"]`` says so (k-NN suits
+    labels that follow topical similarity; labels that depend on a few features of the
+    text, such as a question's type, need a trained model). ``k`` given: the
+    temperature is ``temperature`` or 0.07 and nothing is cross-validated.
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
@@ -282,11 +359,10 @@ def train_classifier(
         )
     target = np.asarray([classes.index(v) for v in y], dtype=np.int64)
     if method == "knn":
-        if k < 1:
-            raise InputError(f"k must be at least 1, got {k}")
         arrays = {"vectors": normalize_rows(x).astype(np.float32), "targets": target}
-        params = {"k": int(k), "temperature": KNN_TEMPERATURE}
-        return Classifier("knn", classes, space, arrays, params, len(y))
+        return Classifier(
+            "knn", classes, space, arrays, _knn_params(x, target, k, temperature, C, seed), len(y)
+        )
     if C <= 0:
         raise InputError(f"C must be positive, got {C}")
     from sklearn.linear_model import LogisticRegression
@@ -298,6 +374,35 @@ def train_classifier(
         "intercept": np.asarray(model.intercept_, dtype=np.float64),
     }
     return Classifier("logreg", classes, space, arrays, {"C": C, "max_iter": max_iter}, len(y))
+
+
+def _knn_params(
+    x: np.ndarray, target: np.ndarray, k: int | None, temperature: float | None, C: float, seed: int
+) -> dict[str, Any]:
+    if temperature is not None and temperature < 0:
+        raise InputError(f"temperature must be 0 (one vote each) or positive, got {temperature}")
+    if k is not None:
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}")
+        return {"k": int(k), "temperature": KNN_TEMPERATURE if temperature is None else temperature}
+    grid = knn_cross_validation(x, target, int(target.max()) + 1, seed=seed)
+    if temperature is not None:
+        grid = {key: acc for key, acc in grid.items() if key[1] == temperature} or grid
+    (best_k, best_t), best = max(grid.items(), key=lambda item: (item[1], -item[0][0]))
+    logreg = logreg_cross_validation(x, target, C, seed=seed)
+    params: dict[str, Any] = {
+        "k": best_k,
+        "temperature": best_t,
+        "cv_accuracy": round(best, 4),
+        "cv_logreg_accuracy": round(logreg, 4),
+    }
+    if logreg - best > KNN_BEHIND:
+        params["advice"] = (
+            f"k-NN reaches {best:.3f} cross-validated accuracy against {logreg:.3f} for "
+            f"logistic regression on this data: the labels follow more than topical "
+            f"similarity; use logistic regression (--method logreg)"
+        )
+    return params
 
 
 def evaluate_predictions(predicted: Sequence[str], expected: Sequence[Any]) -> Evaluation:

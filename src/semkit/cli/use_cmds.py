@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from semkit import config
 from semkit.cli.collections import (
     CollArg,
     DbOpt,
@@ -57,7 +58,18 @@ LabelFieldOpt = Annotated[
 MethodOpt = Annotated[
     str, typer.Option("--method", help="logreg (logistic regression) or knn (k nearest).")
 ]
-KOpt = Annotated[int, typer.Option("--k", min=1, help="Neighbours that vote (knn).")]
+KOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--k",
+        min=1,
+        help=(
+            "Neighbours that vote (knn). Default: k and the vote weighting chosen by "
+            "cross-validation on the training texts, which also says if logreg does better."
+        ),
+        show_default=False,
+    ),
+]
 COpt = Annotated[
     float, typer.Option("-C", help="Inverse regularisation strength (logreg).", min=1e-9)
 ]
@@ -93,7 +105,7 @@ def _documents(source: Source, texts: list[str] | None = None) -> Iterator[_Docu
         return
     source.without_where()
     emb = source.embedder()
-    space = EmbeddingSpace.of_embedder(emb, source.model or "default")
+    space = EmbeddingSpace.of_embedder(emb, config.value("model", source.model))
     if texts:
         yield _Documents(space, emb, lambda: from_texts(texts, emb))
         return
@@ -101,6 +113,22 @@ def _documents(source: Source, texts: list[str] | None = None) -> Iterator[_Docu
 
 
 # --- classify -------------------------------------------------------------------------------
+
+
+def _knn_choice(params: dict[str, Any]) -> None:
+    """What cross-validation chose for k-NN, and its advice when logreg does better."""
+    if "cv_accuracy" in params:
+        weighting = (
+            "one vote each"
+            if not params["temperature"]
+            else f"votes weighted exp(cosine/{params['temperature']})"
+        )
+        out.print(
+            f"k-NN: k={params['k']}, {weighting} (cross-validated accuracy "
+            f"{params['cv_accuracy']:.3f}; logistic regression {params['cv_logreg_accuracy']:.3f})"
+        )
+    if "advice" in params:
+        err.print(f"semkit: warning: {params['advice']}", markup=False, highlight=False)
 
 
 def _labelled(docs: _Documents, label_field: str) -> tuple[Any, list[str], int]:
@@ -121,10 +149,10 @@ def classify_train(
     id_field: IdFieldOpt = None,
     where: WhereOpt = None,
     db: DbOpt = None,
-    model: ModelOpt = "default",
+    model: ModelOpt = None,
     dims: DimsOpt = None,
     method: MethodOpt = "logreg",
-    k: KOpt = 20,
+    k: KOpt = None,
     c: COpt = 1.0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -149,6 +177,7 @@ def classify_train(
         print_json(summary)
         return
     table(["label", "examples"], [[label, counts[label]] for label in clf.labels])
+    _knn_choice(clf.params)
     out.print(
         f"trained {clf.method} on {clf.trained_on} examples; model {clf.space.describe()}"
         + (f"; {unlabelled} without a label skipped" if unlabelled else "")
@@ -239,10 +268,10 @@ def classify_eval(
     id_field: IdFieldOpt = None,
     where: WhereOpt = None,
     db: DbOpt = None,
-    model: ModelOpt = "default",
+    model: ModelOpt = None,
     dims: DimsOpt = None,
     method: MethodOpt = "logreg",
-    k: KOpt = 20,
+    k: KOpt = None,
     c: COpt = 1.0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -282,6 +311,7 @@ def classify_eval(
     if as_json:
         print_json(result)
         return
+    _knn_choice(clf.params)
     _print_evaluation(
         f"{method}: trained on {len(train_y)}, tested on {evaluation.n}"
         + (f" ({test})" if test is not None else f" (stratified split, seed {seed})"),
@@ -324,7 +354,7 @@ def classify_zero_shot(
     id_field: IdFieldOpt = None,
     where: WhereOpt = None,
     db: DbOpt = None,
-    model: ModelOpt = "default",
+    model: ModelOpt = None,
     dims: DimsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -523,7 +553,7 @@ def map_cmd(
     id_field: IdFieldOpt = None,
     where: WhereOpt = None,
     db: DbOpt = None,
-    model: ModelOpt = "default",
+    model: ModelOpt = None,
     dims: DimsOpt = None,
     method: Annotated[str, typer.Option("--method", help="umap, tsne or pca.")] = "umap",
     color_by: Annotated[
