@@ -201,4 +201,4 @@ def test_knn_with_k_given_is_not_cross_validated(space, data):
     params = train_classifier(x, y, space, method="knn", k=7, temperature=0.0).params
     assert params == {"k": 7, "temperature": 0.0}
     with pytest.raises(InputError, match="at least 2 examples of every label"):
-        train_classifier(x[:11], y[:10] + ["lonely"], space, method="knn")
+        train_classifier(x[:11], [*y[:10], "lonely"], space, method="knn")
