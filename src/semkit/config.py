@@ -37,9 +37,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "db",
         "semkit-db",
-        Path,
+        str,
         "SEMKIT_DB",
-        "Database directory the collection commands use when --db is not given.",
+        "Database the collection commands use when --db is not given: a directory or a "
+        "postgresql:// URL.",
     ),
     Setting(
         "cache_dir",

@@ -1,9 +1,12 @@
-"""Collection commands: add, search, get, delete, list, info, index rebuild, verify, compact, reindex."""
+"""Collection commands: add, search, get, delete, list, info, index rebuild, verify, compact,
+reindex, copy."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,6 +61,24 @@ def parse_where(where: str | None) -> dict[str, Any] | None:
 
 def _existing(database: Any, name: str) -> Any:
     return database.collection(name, create=False)
+
+
+@contextmanager
+def _progress(verb: str, description: str, total: int | None) -> Iterator[tuple[Any, Any]]:
+    """A progress bar on stderr (on a terminal): ``(progress, task)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn(f"{verb} {{task.description}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not progress_wanted(),
+        transient=True,
+    )
+    with progress:
+        yield progress, progress.add_task(description, total=total)
 
 
 def _short(text: str | None, width: int = 90) -> str:
@@ -131,34 +152,16 @@ def add(
         coll = database.collection(
             collection, index=index, chunking={"truncate": True} if truncate else None, **options
         )
-        done = 0
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        progress = Progress(
-            TextColumn("adding to {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            disable=not progress_wanted(),
-            transient=True,
-        )
         try:
-            with progress:
-                task = progress.add_task(collection, total=None)
-                reports = []
-                for path in (p for p in paths if p not in documents):
-                    records = read_records(path, field, id_field)
-                    reports.append(
-                        coll.add_records(records, progress=lambda n: progress.advance(task, n))
+            with _progress("adding to", collection, None) as (progress, task):
+                reports = [
+                    coll.add_records(
+                        read_records(path, field, id_field),
+                        progress=lambda n: progress.advance(task, n),
                     )
-                    done += reports[-1].written + reports[-1].unchanged + reports[-1].metadata_only
+                    for path in paths
+                    if path not in documents
+                ]
                 files = add_files(coll, documents, progress, task) if documents else None
             coll.flush()
         except KeyboardInterrupt:
@@ -420,3 +423,52 @@ def reindex(
             f"{collection} now uses {result['model_id']} ({result['documents']} documents, "
             f"{result['embedded']} texts embedded)"
         )
+
+
+def copy(
+    source: Annotated[str, typer.Argument(help="Database to copy from: a directory or a URL.")],
+    target: Annotated[
+        str, typer.Argument(help="Database to copy to (created if needed): a directory or a URL.")
+    ],
+    names: Annotated[
+        list[str] | None,
+        typer.Option("--collection", "-c", help="Only this collection (repeat for several)."),
+    ] = None,
+    rename: Annotated[
+        str | None, typer.Option("--as", help="Name of the copy (one collection only).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy collections between databases and backends (SQLite <-> PostgreSQL) without
+    re-embedding; verified by equal counts and equal exact search results. Re-run an
+    interrupted copy to finish it."""
+    from semkit.search.copy import copy_collection
+
+    with open_db(source) as src:
+        chosen = names or src.collections()
+        if not chosen:
+            raise InputError(f"{src.location} holds no collections")
+        if rename is not None and len(chosen) != 1:
+            raise InputError("--as renames one collection; give exactly one --collection")
+        with open_db(target, create=True) as dst:
+            reports = []
+            for name in chosen:
+                coll = _existing(src, name)
+                with _progress("copying", name, coll.count()) as (progress, task):
+                    reports.append(
+                        copy_collection(
+                            coll, dst, rename, progress=lambda n: progress.advance(task, n)
+                        )
+                    )
+    if as_json:
+        print_json([r.as_dict() for r in reports])
+    else:
+        for r in reports:
+            state = "verified" if r.verified else "NOT verified: " + "; ".join(r.problems)
+            out.print(
+                f"{r.collection}: {r.copied} documents copied, {r.skipped} already there; "
+                f"{r.documents} documents, {r.vectors} vectors in {r.target} ({state}, "
+                f"{r.seconds:.1f}s)"
+            )
+    if not all(r.verified for r in reports):
+        sys.exit(1)

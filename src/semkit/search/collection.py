@@ -18,11 +18,11 @@ import numpy as np
 
 from semkit.embedding.embedder import Embedder
 from semkit.errors import InputError, ModelError, NotFoundError
-from semkit.search.backends.base import CollectionRecord, CollectionStore
+from semkit.search.backends.base import CollectionRecord, CollectionStore, NewDocument
 from semkit.search.config import CollectionConfig
 from semkit.search.fusion import RRF_K
 from semkit.search.hits import INCLUDE_ALL, MODES, Mode, Searcher, SearchRequest
-from semkit.search.ingest import WRITE_BATCH, Ingest, WriteReport, auto_id
+from semkit.search.ingest import WRITE_BATCH, Ingest, WriteReport, auto_id, check_vectors
 from semkit.search.recommend import document_vectors, rocchio_query
 from semkit.store.codec import json_to_metadata, metadata_to_json
 from semkit.types import Document, Hit
@@ -294,9 +294,26 @@ class Collection:
         """Problems between store, vector index and lexical index (empty: consistent)."""
         return self._store.verify()
 
-    def export(self, batch: int = 1000) -> Iterable[tuple[list[Any], np.ndarray]]:
+    def export(self, batch: int = 1000) -> Iterable[tuple[list[NewDocument], np.ndarray]]:
         """Every document with its chunk spans and vectors, in batches (``semkit copy``)."""
         return self._store.export(batch)
+
+    def add_exported(self, docs: Sequence[NewDocument], vectors: np.ndarray) -> int:
+        """Write documents as ``export`` gives them (from a collection with the same model
+        record), embedding nothing; documents already here with the same content are
+        skipped. Returns how many were written."""
+        check_vectors(vectors, self.config, self.name, "exported vectors")
+        there = self._store.existing([d.id for d in docs])
+        keep = [
+            i
+            for i, d in enumerate(docs)
+            if d.id not in there or there[d.id].content_hash != d.content_hash
+        ]
+        if keep:
+            starts = np.cumsum([0] + [len(d.spans) for d in docs])
+            rows = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in keep])
+            self._store.write([docs[i] for i in keep], vectors[rows])
+        return len(keep)
 
     def reindex(
         self,

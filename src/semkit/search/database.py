@@ -48,7 +48,9 @@ def open_database(
 
 def _open_backend(location: str | Path, create: bool, timeout: float) -> Backend:
     if is_url(location):
-        raise InputError(f"{location}: PostgreSQL databases are not supported yet")
+        from semkit.search.backends.postgres import PostgresBackend
+
+        return PostgresBackend(str(location), create=create, timeout=timeout)
     from semkit.search.backends.sqlite import SqliteBackend, is_database
 
     path = Path(location).expanduser()
@@ -79,7 +81,7 @@ class Database:
 
     @property
     def backend_name(self) -> str:
-        return "postgresql" if is_url(self.location) else "sqlite"
+        return self.backend.name
 
     def __enter__(self) -> Database:
         return self
@@ -174,12 +176,15 @@ class Database:
             "normalize": metric == "cosine",
             "chunking": Chunking.from_dict(chunking),
             "index": index or "auto",
-            "hnsw": HnswSettings.from_dict(hnsw),
-            "vector_type": vector_type or ("vector" if self.backend_name == "postgresql" else None),
+            "hnsw": HnswSettings.from_dict({**self.backend.default_hnsw, **(hnsw or {})}),
+            "vector_type": vector_type or self.backend.vector_types[0],
         }
         CollectionConfig(dim=1, **common)  # check the options before loading a model
-        if self.backend_name != "postgresql" and vector_type is not None:
-            raise InputError("vector_type is a PostgreSQL option; SQLite stores float32")
+        if common["vector_type"] not in self.backend.vector_types:
+            raise InputError(
+                f"vector_type={vector_type!r} is not available on {self.backend.name} "
+                f"(it stores {' or '.join(str(t or 'float32') for t in self.backend.vector_types)})"
+            )
         if embedder is None and model is None:
             if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
                 raise InputError("a collection without a model needs dims=<vector size>")
@@ -271,11 +276,9 @@ class Database:
             raise InputError(f"invalid collection name {name!r}")
         if self.backend.record(name) is not None:
             raise InputError(f"collection {name!r} already exists in {self.location}")
-        on_postgres = self.backend_name == "postgresql"
-        self.backend.create(
-            name,
-            config.replace(vector_type=(config.vector_type or "vector") if on_postgres else None),
-        )
+        types = self.backend.vector_types
+        kept = config.vector_type if config.vector_type in types else types[0]
+        self.backend.create(name, config.replace(vector_type=kept))
         return self.collection(name)
 
     def drop(self, name: str) -> None:

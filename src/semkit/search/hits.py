@@ -132,8 +132,8 @@ class Searcher:
         r = request
         if r.mode == "dense":
             assert vectors is not None
-            ranked = self.store.dense(vectors, r.k, r.where, r.exact, r.ef)
-        elif r.mode == "lexical":
+            return self.store.dense_hits(vectors, r.k, r.where, r.exact, r.ef, r.include)
+        if r.mode == "lexical":
             assert texts is not None
             ranked = self.store.lexical(texts, r.k, r.where)
         else:

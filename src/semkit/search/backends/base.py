@@ -23,7 +23,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -122,6 +122,18 @@ class CollectionStore(ABC):
     ) -> list[list[DocMatch]]:
         """The ``k`` best documents per query vector, each with its best chunk."""
 
+    def dense_hits(
+        self,
+        queries: np.ndarray,
+        k: int,
+        where: Where,
+        exact: bool,
+        ef: int | None,
+        include: frozenset[str],
+    ) -> list[list[Hit]]:
+        """``dense`` straight to hits; a server backend answers it in one round trip."""
+        return self.hits(self.dense(queries, k, where, exact, ef), include)
+
     @abstractmethod
     def lexical(self, texts: Sequence[str], k: int, where: Where) -> list[list[DocMatch]]:
         """The ``k`` best documents per query text by the backend's full-text ranking."""
@@ -156,7 +168,10 @@ class CollectionStore(ABC):
 class Backend(ABC):
     """A database: where collection records and their stores live."""
 
+    name: str  # "sqlite", "postgresql"
     location: str
+    default_hnsw: ClassVar[dict[str, int]] = {}  # HNSW settings of new collections
+    vector_types: tuple[str | None, ...] = (None,)  # how vectors may be stored; first: default
 
     @abstractmethod
     def records(self) -> list[CollectionRecord]:

@@ -47,6 +47,8 @@ def is_database(path: Path) -> bool:
 
 
 class SqliteBackend(Backend):
+    name = "sqlite"
+
     def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
         if path.exists() and not path.is_dir():
             raise StoreError(f"{path} is a file; a semkit database is a directory")

@@ -1,0 +1,175 @@
+"""What every backend must do beyond single calls: concurrent writers, durable batches,
+refused vectors, copies between backends, and the CLI on a PostgreSQL URL."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import semkit
+from semkit.cli.main import main
+from semkit.search.copy import copy_collection
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
+from crash import trial
+
+WRITER = textwrap.dedent("""
+    import sys
+    import semkit
+    location, worker = sys.argv[1], int(sys.argv[2])
+    with semkit.open(location, timeout=60) as db:
+        coll = db.collection("shared", model="hashing:64")
+        for start in range(0, 300, 50):
+            ids = [f"doc{i}" for i in range(start, start + 50)]  # the same ids in every worker
+            texts = [f"document {i} written by worker {worker}" for i in range(start, start + 50)]
+            coll.upsert(texts, ids=ids, metadatas=[{"worker": worker}] * 50)
+            mine = [f"w{worker}-{i}" for i in range(start, start + 50)]
+            coll.add([f"private {i} of {worker}" for i in range(start, start + 50)], ids=mine)
+    print("ok")
+""")
+
+
+def test_several_processes_write_at_once(db_location):
+    with semkit.open(db_location) as db:
+        db.collection("shared", model="hashing:64")  # created once, before the writers start
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, db_location, str(w)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(3)
+    ]
+    for proc in workers:
+        out, errors = proc.communicate(timeout=300)
+        assert proc.returncode == 0 and out.strip() == "ok", errors
+    with semkit.open(db_location) as db:
+        coll = db.collection("shared")
+        assert coll.count() == 300 + 3 * 300
+        assert coll.info()["vectors"] == coll.count()
+        shared = coll.get(ids=[f"doc{i}" for i in range(300)])
+        # each shared document is one worker's version, whole: text and metadata agree
+        assert all(d.text.endswith(f"worker {d.metadata['worker']}") for d in shared)
+        assert db.verify() == {"database": [], "shared": []}
+        hit = coll.search("private 7 of 2", k=1, mode="lexical")[0]
+        assert hit.id == "w2-7"
+
+
+def test_acknowledged_batches_survive_kill_9(db_location):
+    result = trial(db_location, 3000, 1200, "hnsw", batch=100, jitter=0.02)
+    assert result["killed"] and result["lost"] == 0
+    assert result["problems"] == [] and result["searchable"]
+    assert result["present"] >= result["acknowledged"]
+
+
+@pytest.mark.parametrize(
+    ("vector", "message"),
+    [
+        ([1.0, float("nan"), 0.0, 0.0], "NaN or infinity"),
+        ([1.0, float("inf"), 0.0, 0.0], "NaN or infinity"),
+        ([0.0, 0.0, 0.0, 0.0], "zero"),
+        ([1.0, 0.0, 0.0], "3 dimensions"),
+    ],
+)
+@pytest.mark.parametrize("metric", ["cosine", "dot", "euclidean"])
+def test_bad_vectors_never_reach_the_database(db, vector, message, metric):
+    coll = db.collection(f"v-{metric}", model=None, dims=4, metric=metric)
+    coll.add(embeddings=[[1, 2, 3, 4]], ids=["good"])
+    with pytest.raises(semkit.InputError, match=message):
+        fine = [4.0, 3.0, 2.0, 1.0][: len(vector)]
+        coll.add(embeddings=[fine, vector], ids=["fine", "bad"])
+    with pytest.raises(semkit.InputError, match=message):
+        coll.search(vector)
+    assert [d.id for d in coll.get()] == ["good"]
+
+
+def _fill(coll) -> None:
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(500)]  # a wide vocabulary: no two scores tie
+    texts = [" ".join(rng.choice(words, 40)) for _ in range(300)]
+    coll.add(texts, ids=[f"d{i}" for i in range(300)], metadatas=[{"i": i} for i in range(300)])
+
+
+def test_copy_both_ways_without_embedding(tmp_path, pg_url):
+    src = tmp_path / "src"
+    with semkit.open(src) as db:
+        coll = db.collection("docs", model="hashing:64", chunking={"max_tokens": 16, "overlap": 4})
+        _fill(coll)
+        assert coll.info()["vectors"] > coll.count()  # chunked: several vectors per document
+        queries = coll.document_vectors(["d1", "d2", "d3"])
+        expected = [[h.id for h in hs] for hs in coll.search_batch(queries, k=10, exact=True)]
+        with semkit.open(pg_url) as pg:
+            report = copy_collection(coll, pg)
+            assert report.verified and report.copied == 300 and report.documents == 300
+            copied = pg.collection("docs")
+            assert copied.config.fingerprint == coll.config.fingerprint
+            assert copied.info()["vectors"] == coll.info()["vectors"]
+            got = [[h.id for h in hs] for hs in copied.search_batch(queries, k=10, exact=True)]
+            assert got == expected
+            again = copied.upsert(
+                [d.text for d in coll.get(ids=["d5"])], ids=["d5"], metadatas=[{"i": 5}]
+            )
+            assert again.unchanged == 1 and again.embedded == 0  # content hashes came along
+            assert copy_collection(coll, pg).skipped == 300  # re-running finishes, copies nothing
+            back = copy_collection(copied, semkit.open(tmp_path / "back"), "docs-back")
+            assert back.verified and back.documents == 300
+    with semkit.open(tmp_path / "back") as db:
+        hits = db.collection("docs-back").search_batch(queries, k=10, exact=True)
+        assert [[h.id for h in hs] for hs in hits] == expected
+        assert db.collection("docs-back").get(ids=["d7"])[0].metadata == {"i": 7}
+
+
+def test_cli_on_a_postgresql_url(tmp_path, pg_url, capsys):
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(
+        "".join(
+            json.dumps({"id": f"n{i}", "text": t, "year": 2018 + i}) + "\n"
+            for i, t in enumerate(
+                ["penguins live in antarctica", "error ORA-00942 table missing", "the fox runs"]
+            )
+        )
+    )
+
+    def run(*argv: str) -> str:
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        return captured.out
+
+    assert (
+        json.loads(
+            run("add", "notes", str(docs), "--model", "hashing:64", "--db", pg_url, "--json")
+        )["written"]
+        == 3
+    )
+    hits = json.loads(
+        run("search", "notes", "ORA-00942", "--mode", "hybrid", "--db", pg_url, "--json")
+    )
+    assert hits[0]["id"] == "n1"
+    hits = json.loads(
+        run(
+            "search",
+            "notes",
+            "fox",
+            "--where",
+            '{"year": {"$gte": 2019}}',
+            "--db",
+            pg_url,
+            "--json",
+        )
+    )
+    assert {h["id"] for h in hits} == {"n1", "n2"}
+    assert [r["name"] for r in json.loads(run("list", "--db", pg_url, "--json"))] == ["notes"]
+    info = json.loads(run("info", "notes", "--db", pg_url, "--json"))
+    assert info["backend"] == "postgresql" and info["index_kind"] == "hnsw"
+    assert "postgres@" in info["database"] and "?" not in info["database"]
+    copied = json.loads(run("copy", pg_url, str(tmp_path / "local"), "--json"))
+    assert copied[0]["verified"] and copied[0]["documents"] == 3
+    assert json.loads(run("verify", "--db", str(tmp_path / "local"), "--json"))["notes"] == []
