@@ -173,3 +173,30 @@ def test_cli_on_a_postgresql_url(tmp_path, pg_url, capsys):
     copied = json.loads(run("copy", pg_url, str(tmp_path / "local"), "--json"))
     assert copied[0]["verified"] and copied[0]["documents"] == 3
     assert json.loads(run("verify", "--db", str(tmp_path / "local"), "--json"))["notes"] == []
+
+
+def test_hnsw_settings_are_recorded_and_the_index_can_be_switched(db):
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(500, 8)).astype(np.float32)
+    coll = db.collection("h", model=None, dims=8, index="exact", hnsw={"m": 8, "ef_search": 20})
+    coll.add(embeddings=base, ids=[f"v{i}" for i in range(500)])
+    assert coll.info()["index_kind"] == "exact"
+    exact = [h.id for h in coll.search(base[7], k=5)]
+    coll = db.collection("h", index="hnsw", hnsw={"ef_construction": 40})
+    info = coll.info()
+    assert info["index"] == "hnsw" and info["index_kind"] == "hnsw"
+    assert info["hnsw"]["m"] == 8 and info["hnsw"]["ef_construction"] == 40
+    assert info["hnsw"]["ef_search"] == 20
+    assert coll.search(base[7], k=5, ef=100)[0].id == exact[0] == "v7"
+    if db.backend_name == "postgresql":
+        options = (
+            db.backend.connection()
+            .execute(
+                "SELECT reloptions FROM pg_class WHERE relname = %s",
+                (f"semkit_chunks_{coll.record.id}_hnsw",),
+            )
+            .fetchone()[0]
+        )
+        assert sorted(options) == ["ef_construction=40", "m=8"]
+    with semkit.open(db.location if db.backend_name == "sqlite" else db.backend.url) as again:
+        assert again.collection("h").info()["hnsw"] == info["hnsw"]

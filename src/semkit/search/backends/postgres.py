@@ -235,7 +235,11 @@ class PostgresBackend(Backend):
                 "UPDATE semkit_collections SET config = %s WHERE id = %s",
                 (Jsonb(config.as_dict()), record.id),
             )
-            if (old.index == "exact") != (config.index == "exact") or old.hnsw != config.hnsw:
+            graph = (old.hnsw.m, old.hnsw.ef_construction) != (
+                config.hnsw.m,
+                config.hnsw.ef_construction,
+            )  # ef_search is a setting of searches, not of the graph
+            if (old.index == "exact") != (config.index == "exact") or graph:
                 conn.execute(f"DROP INDEX IF EXISTS {hnsw_index(record.id)}")
                 if config.index != "exact":
                     conn.execute(create_hnsw_sql(record.id, config))
