@@ -68,9 +68,13 @@ def retrieval(
         str, typer.Option(help="Dense,lexical weights of the fusion.")
     ] = "1,1",
     db: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--db", help=("Keep the evaluation database here (default: a temporary one).")
+            "--db",
+            help=(
+                "Keep the evaluation database here: a directory or a postgresql:// URL "
+                "(default: a temporary directory)."
+            ),
         ),
     ] = None,
     backend: BackendOpt = None,
