@@ -60,6 +60,7 @@ MAX_SCAN_TUPLES = 40_000  # how far an iterative scan goes before the exact fall
 WRITE_RETRIES = 5  # a deadlock between concurrent writers is retried this often
 EF_SEARCH_MAX = 1000  # pgvector's limit; iterative scans go deeper when LIMIT needs more
 _FIRST_FETCH = 3  # chunks fetched per wanted document in the first round (chunked texts)
+_FILTER_OVERFETCH = 4  # filtered searches fetch this many times more, then keep the best
 
 
 def _psycopg() -> Any:
@@ -546,6 +547,10 @@ class PostgresCollection(CollectionStore):
                 + (f" JOIN {self.docs} d ON d.key = c.doc_key" if extra else "")
             )
         fetch = k if self.one_chunk else k * _FIRST_FETCH
+        if where:
+            # relaxed order under a filter: the first matches met are not always the nearest;
+            # fetching a few times k and keeping the best lifts recall@10 at 0.1% of 100k
+            fetch *= _FILTER_OVERFETCH
         while True:
             self.backend.set_ef(
                 min(EF_SEARCH_MAX, max(ef or self.record.config.hnsw.ef_search, fetch))
