@@ -89,8 +89,8 @@ def display_url(url: str) -> str:
 
 class PostgresBackend(Backend):
     name = "postgresql"
-    # pgvector's own defaults: a graph half as dense as FAISS's builds ~4x faster in
-    # PostgreSQL; searches widen ef instead (bench/results/postgres_*.md)
+    # pgvector's own defaults (a sparser graph than SQLite's FAISS default, quicker to
+    # build: 410 s at 1M here); recall at 1M needs a wider ef (bench/results/postgres_*.md)
     default_hnsw: ClassVar[dict[str, int]] = {"m": 16, "ef_construction": 64}
     vector_types = ("vector", "halfvec")
 
