@@ -200,3 +200,16 @@ def test_hnsw_settings_are_recorded_and_the_index_can_be_switched(db):
         assert sorted(options) == ["ef_construction=40", "m=8"]
     with semkit.open(db.location if db.backend_name == "sqlite" else db.backend.url) as again:
         assert again.collection("h").info()["hnsw"] == info["hnsw"]
+
+
+def test_an_empty_postgresql_database_is_not_created_by_readers(pg_url, capsys):
+    with pytest.raises(semkit.NotFoundError, match="no semkit database at postgresql://"):
+        semkit.open(pg_url, create=False)
+    assert main(["list", "--db", pg_url]) == 2
+    assert "no semkit database" in capsys.readouterr().err
+    with semkit.open(pg_url) as db:  # a writer sets it up: named migrations, recorded
+        assert db.collections() == []
+        steps = db.backend.connection().execute("SELECT name FROM semkit_migrations").fetchall()
+        assert [s[0] for s in steps] == ["m001_initial"]
+    with semkit.open(pg_url, create=False) as db:
+        assert db.collections() == []

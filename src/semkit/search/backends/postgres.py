@@ -101,6 +101,14 @@ class PostgresBackend(Backend):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[Any] = []
+        try:
+            self._open(create)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, create: bool) -> None:
+        """Check (or set up) the schema; refuses an empty database unless ``create``."""
         conn = self.connection()
         if not self._is_database(conn):
             if not create:
