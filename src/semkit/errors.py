@@ -2,7 +2,8 @@
 
     SemkitError                 anything semkit raises on purpose; catch this to catch them all
     ├── InputError              the caller's input is wrong (empty text, bad shape, NaN, bad filter)
-    │   └── NotFoundError       a collection or document that was named does not exist
+    │   ├── NotFoundError       a collection or document that was named does not exist
+    │   └── TooLongError        texts over the model's limit that may not be cut
     ├── ConfigError             a setting or option is invalid
     │   └── MissingExtraError   an optional dependency is not installed (names the extra)
     ├── ModelError              a model cannot be found, loaded or used as asked
@@ -28,6 +29,10 @@ class InputError(SemkitError, ValueError):
 
 class NotFoundError(InputError, LookupError):
     """A collection or document named by the caller does not exist."""
+
+
+class TooLongError(InputError):
+    """Texts exceed the model's token limit and the caller (or the provider) refuses cuts."""
 
 
 class ConfigError(SemkitError, ValueError):

@@ -128,6 +128,50 @@ def test_over_long_text_is_counted_and_warned_once(embedder):
     assert embedder.last_stats.truncated == 2
 
 
+def test_truncate_false_refuses_over_long_text_even_when_cached(embedder):
+    long_text = "word " * 600
+    with pytest.warns(semkit.TruncationWarning):
+        embedder.encode([long_text])  # cut by the model and cached
+    with pytest.raises(InputError, match=r"1 text\(s\) exceed the 256-token limit.*#1 \(600"):
+        embedder.encode(["short", long_text], truncate=False)
+    assert embedder.encode(["short"], truncate=False).shape == (1, 384)
+
+
+def test_truncate_true_cuts_quietly_and_counts(embedder, recwarn):
+    long_text = "word " * 600
+    vectors = embedder.encode([long_text, "short"], truncate=True)
+    assert embedder.last_stats.truncated == 1
+    assert not [w for w in recwarn if issubclass(w.category, semkit.TruncationWarning)]
+    # the model read its first 254 tokens: the same vector as the text cut there
+    cut = embedder.encode(["word " * 254], truncate=False)
+    assert float(vectors[0] @ cut[0]) > 0.9999
+
+
+class RefusingProvider(HashingProvider):
+    """An API-like provider: long inputs would fail there, so they must never be sent."""
+
+    refuses_long_inputs = True
+
+    def __init__(self) -> None:
+        super().__init__(dim=8, max_tokens=4)
+        self.seen: list[str] = []
+
+    def embed(self, texts, **kwargs):
+        self.seen.extend(texts)
+        return super().embed(texts, **kwargs)
+
+
+def test_truncate_true_cuts_text_for_providers_that_refuse_long_inputs():
+    provider = RefusingProvider()
+    emb = Embedder(provider, cache=False)
+    with pytest.raises(InputError, match="exceed the 4-token limit"):
+        emb.encode(["alpha beta gamma delta epsilon"])
+    assert provider.seen == []
+    emb.encode(["alpha beta gamma delta epsilon", "ok"], truncate=True)
+    assert provider.seen == ["alpha beta gamma delta", "ok"]
+    assert emb.last_stats.truncated == 1
+
+
 class BrokenProvider(HashingProvider):
     """A provider that answers wrongly, as a faulty model or server might."""
 

@@ -20,7 +20,7 @@ import numpy as np
 from semkit.embedding.base import Provider
 from semkit.embedding.cache import EmbeddingCache, cache_key
 from semkit.embedding.registry import resolve
-from semkit.errors import InputError, ProviderError
+from semkit.errors import InputError, ProviderError, TooLongError
 from semkit.similarity import normalize_rows
 from semkit.text.chunking import chunk_text
 from semkit.text.tokens import Tokenizer
@@ -197,11 +197,16 @@ class Embedder:
         prompt: str | None = None,
         batch_size: int | None = None,
         show_progress_bar: bool | None = None,
+        truncate: bool | None = None,
     ) -> np.ndarray:
         """Embeddings as float32 ``(n, dim)``; a single string gives ``(dim,)``.
 
         ``kind`` picks the model's prompt ("query" or "document"); ``prompt`` overrides it.
         Duplicate texts are embedded once; cached vectors are not recomputed.
+        ``truncate`` says what happens to texts over the model's limit: ``None`` leaves it
+        to the provider (local models cut them, with a ``TruncationWarning``; APIs refuse
+        them), ``False`` refuses them with an ``InputError`` naming them, ``True`` cuts
+        them at the limit without a warning. Either way ``last_stats.truncated`` counts them.
         """
         single = isinstance(texts, str)
         items = check_texts([texts] if single else list(texts))
@@ -210,11 +215,18 @@ class Embedder:
         self._check_dims()
         prompt = self._prompts.get(kind, "") if prompt is None else prompt
         with self._lock:
-            out = self._encode(items, prompt, batch_size or self.batch_size, show_progress_bar)
+            out = self._encode(
+                items, prompt, batch_size or self.batch_size, show_progress_bar, truncate
+            )
         return out[0] if single else out
 
     def _encode(
-        self, texts: list[str], prompt: str, batch_size: int, show_progress_bar: bool | None
+        self,
+        texts: list[str],
+        prompt: str,
+        batch_size: int,
+        show_progress_bar: bool | None,
+        truncate: bool | None,
     ) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -233,7 +245,10 @@ class Embedder:
         # (which may measure or load things), so a warm cache never touches the model.
         vectors = self._lookup(keys_in(self.fingerprint, unique))
         missing = [t for t in unique if t not in vectors]
-        truncated = self._check_lengths(missing, prompt)
+        # An explicit policy covers cached texts too: a cached vector of a cut text is cut.
+        truncated, cut = self._check_lengths(
+            missing if truncate is None else unique, prompt, truncate
+        )
         if missing:
             variant = self.provider.variant_for(len(missing))
             namespace = self.provider.cache_namespaces(variant)[0]
@@ -248,7 +263,7 @@ class Embedder:
                     else len(missing) >= _PROGRESS_MIN and sys.stderr.isatty()
                 )
                 self._embed_missing(
-                    missing, prompt, batch_size, show, keys, vectors, variant, namespace
+                    missing, prompt, batch_size, show, keys, vectors, variant, namespace, cut
                 )
         self.last_stats = EncodeStats(
             len(texts), len(unique), len(unique) - len(missing), len(missing), truncated
@@ -287,6 +302,7 @@ class Embedder:
         vectors: dict[str, np.ndarray],
         variant: str,
         namespace: str,
+        cut: dict[str, str],
     ) -> None:
         bar = None
         if show:  # a disabled tqdm still costs ~0.1-0.3 ms: too much for a single query
@@ -299,7 +315,7 @@ class Embedder:
             for start in range(0, len(missing), _BLOCK):
                 block = missing[start : start + _BLOCK]
                 raw = self.provider.embed(
-                    block,
+                    [cut.get(t, t) for t in block] if cut else block,
                     prompt=prompt,
                     batch_size=batch_size,
                     dims=self.dims if self.provider.supports_dims else None,
@@ -341,33 +357,45 @@ class Embedder:
             arr = normalize_rows(arr, f"{self.model_id} output; nothing was cached:", ProviderError)
         return np.ascontiguousarray(arr, dtype=np.float32)
 
-    def _check_lengths(self, texts: list[str], prompt: str) -> int:
-        """Count texts over the model's limit: refuse them (APIs) or warn once (local)."""
+    def _check_lengths(
+        self, texts: list[str], prompt: str, truncate: bool | None
+    ) -> tuple[int, dict[str, str]]:
+        """Texts over the model's limit: refuse them, or count them (and warn, unless
+        ``truncate`` asked for the cut). Returns their number, and the cut texts a provider
+        that refuses long inputs gets instead (the model cuts them itself otherwise)."""
         limit = self.chunk_tokens
         # A token covers at least one byte of text, so shorter texts cannot be over the limit.
         suspects = [i for i, t in enumerate(texts) if len((prompt + t).encode()) > limit]
         if not suspects:
-            return 0
+            return 0, {}
         counts = self.tokenizer.count([prompt + texts[i] for i in suspects])
         over = [(i, c) for i, c in zip(suspects, counts, strict=True) if c > limit]
         if not over:
-            return 0
-        if self.provider.refuses_long_inputs:
+            return 0, {}
+        refuse = not truncate and (truncate is False or self.provider.refuses_long_inputs)
+        if refuse:
             where = ", ".join(f"#{i} ({c} tokens)" for i, c in over[:5])
             more = f" and {len(over) - 5} more" if len(over) > 5 else ""
-            raise InputError(
+            raise TooLongError(
                 f"{len(over)} text(s) exceed the {self.max_tokens}-token limit of "
                 f"{self.model_id}: {where}{more}; nothing was sent. Split them first "
                 f"(semkit.chunk, or a collection, which chunks automatically)"
             )
-        warnings.warn(
-            f"{len(over)} of {len(texts)} texts exceed the {self.max_tokens}-token limit of "
-            f"{self.model_id} and were truncated by the model; use semkit.chunk() or a "
-            f"collection (which chunks automatically) to embed them whole",
-            TruncationWarning,
-            stacklevel=4,
-        )
-        return len(over)
+        if truncate is None:
+            warnings.warn(
+                f"{len(over)} of {len(texts)} texts exceed the {self.max_tokens}-token limit "
+                f"of {self.model_id} and were truncated by the model; use semkit.chunk() or a "
+                f"collection (which chunks automatically) to embed them whole",
+                TruncationWarning,
+                stacklevel=4,
+            )
+        cut: dict[str, str] = {}
+        if self.provider.refuses_long_inputs:
+            room = limit - len(self.tokenizer.spans(prompt)) if prompt else limit
+            for i, _ in over:
+                spans = self.tokenizer.spans(texts[i])
+                cut[texts[i]] = texts[i][: spans[max(room, 1) - 1][1]]
+        return len(over), cut
 
     def close(self) -> None:
         self.provider.close()
