@@ -149,7 +149,12 @@ def main() -> None:
     map_tour()
     console.print(
         f"[dim]done in {time.perf_counter() - t0:.1f}s; try: .venv/bin/semkit search "
-        f"demo 'espresso' --db {DB}[/]"
+        f"demo 'espresso' --db {DB}[/]\n"
+    )
+    console.print(
+        f"[bold]serve it[/]: .venv/bin/semkit serve --db {DB}   (then any OpenAI client with "
+        f"base_url=http://127.0.0.1:8000/v1, model='all-MiniLM-L6-v2'; collections at "
+        f"/v1/collections/demo/search; API docs at http://127.0.0.1:8000/docs)"
     )
 
 

@@ -21,7 +21,8 @@ METRICS: tuple[str, ...] = ("cosine", "dot", "euclidean")
 def as_matrix(x: object, name: str = "vectors") -> np.ndarray:
     """``x`` as a finite, non-empty float32 matrix ``(n, d)``; a vector becomes ``(1, d)``."""
     try:
-        arr = np.asarray(x, dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32's range: infinity, refused below
+            arr = np.asarray(x, dtype=np.float32)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{name} is not a numeric array: {exc}") from exc
     if arr.ndim == 1:

@@ -18,6 +18,7 @@ from semkit.cli import (
     embed_cmds,
     eval_cmds,
     models_cmds,
+    serve_cmd,
     train_cmds,
     use_cmds,
 )
@@ -57,6 +58,7 @@ app.add_typer(use_cmds.classify_app, name="classify")
 app.command()(use_cmds.similar)
 app.command()(use_cmds.context)
 app.command("map")(use_cmds.map_cmd)
+app.command()(serve_cmd.serve)
 
 
 def _one_line_warning(
