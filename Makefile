@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.semkit-installed
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: demo test lint bench bench-large eval venv clean
+.PHONY: demo test lint bench bench-large bench-serve bench-serve-venv eval venv clean
 
 venv: $(STAMP)
 
@@ -53,9 +53,19 @@ bench-large: $(STAMP)
 	$(BIN)/python bench/ann_libraries.py --sizes 1000000 --no-scifact --name ann_libraries_1m
 	$(BIN)/python bench/finetune.py
 
+# semkit serve vs infinity-emb vs a naive wrapper (bench/results/serve.md). infinity-emb is
+# no semkit dependency: it gets its own venv, .venv-infinity, which bench/serve.py looks for.
+bench-serve-venv:
+	test -x .venv-infinity/bin/python || $(PYTHON) -m venv .venv-infinity
+	.venv-infinity/bin/python -m pip install -q torch==2.13.0
+	.venv-infinity/bin/python -m pip install -q 'infinity-emb[server,torch,optimum]==0.0.78'
+
+bench-serve: $(STAMP)
+	$(BIN)/python bench/serve.py
+
 # Full-dataset quality runs (SciFact, STS-B in ../shared/data or $$SEMKIT_DATA): bench/results/quality.md
 eval: $(STAMP)
 	$(BIN)/python bench/quality.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-infinity build src/*.egg-info .pytest_cache .ruff_cache
