@@ -10,7 +10,6 @@ import typer
 
 from semkit.cli.collections import DbOpt
 from semkit.cli.common import BackendOpt
-from semkit.errors import ConfigError
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -95,20 +94,18 @@ def serve(
     for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"):
         os.environ.setdefault(var, "1")
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-    try:
-        import uvicorn
-
-        from semkit.server import ServerSettings, create_app
-    except ImportError as exc:
-        raise ConfigError(
-            f"semkit serve needs the server extra ({exc.name} is missing): "
-            f"pip install 'semkit[server]'"
-        ) from exc
     from semkit import config
+    from semkit.extras import require
+
+    for module in ("fastapi", "uvicorn", "prometheus_client", "tiktoken"):
+        require(module, "server", "semkit serve")
+    import uvicorn
+
+    from semkit.server import ServerSettings, create_app
 
     settings = ServerSettings(
-        db=db or config.get("db"),
-        model=model or str(config.get("model")),
+        db=str(config.value("db", db)),
+        model=str(config.value("model", model)),
         model_names=tuple(model_name or ()),
         api_keys=tuple(api_key or ()),
         read_only_keys=tuple(read_only_key or ()),
