@@ -43,6 +43,10 @@ class CreateCollection(Strict):
 
 
 class CollectionInfo(BaseModel):
+    """``Collection.info()``: these fields, and what the storage backend adds (sizes)."""
+
+    model_config = ConfigDict(extra="allow")
+
     name: str
     documents: int
     vectors: int
@@ -55,7 +59,8 @@ class CollectionInfo(BaseModel):
     normalize: bool
     chunking: dict[str, Any]
     index: str
-    index_file_bytes: int
+    backend: str | None = None
+    index_kind: str | None = None
 
 
 class CollectionList(BaseModel):
