@@ -14,6 +14,7 @@ import pytest
 
 import semkit
 from semkit.cli.main import main
+from semkit.embedding.hashing import HashingProvider
 from semkit.search.copy import copy_collection
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
@@ -213,3 +214,36 @@ def test_an_empty_postgresql_database_is_not_created_by_readers(pg_url, capsys):
         assert [s[0] for s in steps] == ["m001_initial"]
     with semkit.open(pg_url, create=False) as db:
         assert db.collections() == []
+
+
+class _NanOnBoom(HashingProvider):
+    """The bag-of-words model, except that it answers NaN for a text saying "boom": a
+    provider failing in the middle of a write."""
+
+    def embed(self, texts, **kwargs):
+        out = super().embed(texts, **kwargs)
+        out[["boom" in t for t in texts]] = np.nan
+        return out
+
+
+def test_a_refused_write_writes_nothing(db):
+    coll = db.collection("atomic", embedder=semkit.Embedder(_NanOnBoom(64), cache=False))
+    coll.add(["alpha", "beta"], ids=["a", "b"], metadatas=[{"v": 1}, {"v": 1}])
+    before = {d.id: (d.text, d.metadata) for d in coll.get()}
+
+    # the model fails on a new text: the metadata change of "a" in the same call is not kept
+    with pytest.raises(semkit.ProviderError):
+        coll.upsert(["alpha", "boom"], ids=["a", "c"], metadatas=[{"v": 2}, None])
+    assert {d.id: (d.text, d.metadata) for d in coll.get()} == before
+
+    # a conflict far into a long call (past the first committed batch) refuses all of it
+    texts = [f"text number {i}" for i in range(300)] + ["beta changed"]
+    with pytest.raises(semkit.InputError, match="'b' already exists"):
+        coll.add(texts, ids=[f"n{i}" for i in range(300)] + ["b"])
+    assert coll.count() == 2
+    assert {d.id: (d.text, d.metadata) for d in coll.get()} == before
+
+    report = coll.upsert(["alpha", "gamma"], ids=["a", "c"], metadatas=[{"v": 2}, None])
+    assert (report.written, report.metadata_only) == (1, 1)
+    assert coll.get(ids=["a"])[0].metadata == {"v": 2}
+    assert coll.search("gamma", k=1)[0].id == "c"

@@ -16,7 +16,7 @@ from semkit.config import describe
 
 # Piped output is read by people too (logs, CI): don't squeeze tables into 80 columns.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay one line
 
 # Options that a setting backs have no default of their own: None means "the setting"
 # (config file < environment), read by the library through semkit.config.

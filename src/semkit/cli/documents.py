@@ -27,7 +27,9 @@ def add_files(coll: Any, paths: Sequence[Path], progress: Any, task: Any) -> Any
         progress.update(task, completed=done, total=total, description=f"{coll.name} (files)")
 
     def report(error: FileError) -> None:
-        progress.console.print(f"semkit: skipped {error.error}", markup=False, highlight=False)
+        progress.console.print(
+            f"semkit: skipped {error.error}", markup=False, highlight=False, soft_wrap=True
+        )
 
     return add_documents(coll, paths, progress=advance, on_error=report)
 

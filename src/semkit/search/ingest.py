@@ -2,12 +2,15 @@
 
 Everything is checked before anything is written: texts (non-empty), ids (non-empty,
 unique in a call), metadata (JSON), vectors (the collection's dimension, finite,
-not zero), so a refused call writes nothing. Documents are compared with what is
-stored by a content hash: an identical document is skipped, a metadata-only change
-embeds nothing, and only new or changed text reaches the model. Writes are committed
+not zero), and so are conflicts with stored documents, so a refused call writes
+nothing. Documents are compared with what is stored by a content hash: an identical
+document is skipped, a metadata-only change embeds nothing, and only new or changed
+text reaches the model. Writes are committed
 in batches of ``WRITE_BATCH`` documents: a batch is acknowledged (and survives a
 crash) once the backend's write returns, so an interrupted bulk add can be re-run and
-embeds only what is missing.
+embeds only what is missing. A batch's metadata-only changes are committed in the
+same transaction as its new documents, after they were embedded: a failure while
+embedding leaves the batch unwritten.
 """
 
 from __future__ import annotations
@@ -165,7 +168,8 @@ class Ingest:
             content_hash(t, "" if vectors is None else vector_to_blob(vectors[i]).hex())
             for i, t in enumerate(items)
         ]
-        written = unchanged = meta_only = embedded = 0
+        plan, unchanged = self._plan(id_list, metas, hashes, replace)
+        written = meta_only = embedded = 0
         from tqdm.auto import tqdm
 
         with tqdm(
@@ -175,48 +179,60 @@ class Ingest:
             disable=not show_progress_bar,
             leave=False,
         ) as bar:
-            for start in range(0, len(items), WRITE_BATCH):
-                part = range(start, min(start + WRITE_BATCH, len(items)))
-                existing = self.store.existing([id_list[i] for i in part])
-                todo: list[int] = []
-                meta_updates: list[tuple[int, str, bytes]] = []
-                for i in part:
-                    old = existing.get(id_list[i])
-                    if old is None:
-                        todo.append(i)
-                    elif old.content_hash == hashes[i]:
-                        if old.metadata_json == metas[i]:
-                            unchanged += 1
-                        elif replace:
-                            meta_updates.append((old.key, metas[i], hashes[i]))
-                        else:
-                            raise InputError(
-                                f"id {id_list[i]!r} already exists with other "
-                                f"metadata; use upsert to replace it"
-                            )
+            for size, todo, meta_updates in plan:
+                docs = [NewDocument(id_list[i], items[i], metas[i], hashes[i]) for i in todo]
+                if vectors is not None:  # bring-your-own: one vector per document
+                    for doc in docs:
+                        doc.spans = [(0, 0, len(doc.text) if doc.text else 0)]
+                    matrix = vectors[todo]
+                elif docs:
+                    matrix = self._embed(docs, batch_size)
+                    embedded += self.embedder.last_stats.embedded  # type: ignore[union-attr]
+                else:
+                    matrix = np.zeros((0, self.config.dim), dtype=np.float32)
+                if docs or meta_updates:
+                    self.store.write(docs, matrix, meta_updates)
+                written += len(todo)
+                meta_only += len(meta_updates)
+                bar.update(size)
+        return WriteReport(id_list, written, unchanged, meta_only, embedded)
+
+    def _plan(
+        self, id_list: list[str], metas: list[str], hashes: list[bytes], replace: bool
+    ) -> tuple[list[tuple[int, list[int], list[tuple[int, str, bytes]]]], int]:
+        """What each batch writes: ``(size, new or changed positions, metadata updates)``,
+        and how many documents are unchanged. Decided for the whole call before anything
+        is written, so a conflict refuses the call without writing any of it."""
+        plan = []
+        unchanged = 0
+        for start in range(0, len(id_list), WRITE_BATCH):
+            part = range(start, min(start + WRITE_BATCH, len(id_list)))
+            existing = self.store.existing([id_list[i] for i in part])
+            todo: list[int] = []
+            meta_updates: list[tuple[int, str, bytes]] = []
+            for i in part:
+                old = existing.get(id_list[i])
+                if old is None:
+                    todo.append(i)
+                elif old.content_hash == hashes[i]:
+                    if old.metadata_json == metas[i]:
+                        unchanged += 1
                     elif replace:
-                        todo.append(i)
+                        meta_updates.append((old.key, metas[i], hashes[i]))
                     else:
                         raise InputError(
-                            f"id {id_list[i]!r} already exists with different "
-                            f"content; use upsert to replace it"
+                            f"id {id_list[i]!r} already exists with other "
+                            f"metadata; use upsert to replace it"
                         )
-                if meta_updates:
-                    self.store.update_metadata(meta_updates)
-                    meta_only += len(meta_updates)
-                if todo:
-                    docs = [NewDocument(id_list[i], items[i], metas[i], hashes[i]) for i in todo]
-                    if vectors is not None:  # bring-your-own: one vector per document
-                        for doc in docs:
-                            doc.spans = [(0, 0, len(doc.text) if doc.text else 0)]
-                        matrix = vectors[todo]
-                    else:
-                        matrix = self._embed(docs, batch_size)
-                        embedded += self.embedder.last_stats.embedded  # type: ignore[union-attr]
-                    self.store.write(docs, matrix)
-                    written += len(todo)
-                bar.update(len(part))
-        return WriteReport(id_list, written, unchanged, meta_only, embedded)
+                elif replace:
+                    todo.append(i)
+                else:
+                    raise InputError(
+                        f"id {id_list[i]!r} already exists with different "
+                        f"content; use upsert to replace it"
+                    )
+            plan.append((len(part), todo, meta_updates))
+        return plan, unchanged
 
     def _chunks_of(self, text: str) -> list[Chunk]:
         assert self.embedder is not None

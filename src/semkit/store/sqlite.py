@@ -263,10 +263,17 @@ class Store:
                     found[doc_id] = (int(rowid), bytes(h), str(meta))
         return found
 
-    def write_documents(self, cid: int, docs: Sequence[DocumentWrite]) -> WriteResult:
-        """Insert or replace documents with their chunks, in one transaction."""
+    def write_documents(
+        self,
+        cid: int,
+        docs: Sequence[DocumentWrite],
+        metadata_updates: Sequence[tuple[int, str, bytes]] = (),
+    ) -> WriteResult:
+        """Insert or replace documents with their chunks, and apply ``(rowid, metadata_json,
+        content_hash)`` metadata changes, in one transaction."""
         result = WriteResult([], [])
         with self.write() as db:
+            self._set_metadata(db, metadata_updates)
             for doc in docs:
                 row = db.execute(
                     "SELECT rowid FROM documents WHERE collection_id = ? AND id = ?", (cid, doc.id)
@@ -303,6 +310,13 @@ class Store:
         return result
 
     @staticmethod
+    def _set_metadata(db: sqlite3.Connection, updates: Sequence[tuple[int, str, bytes]]) -> None:
+        db.executemany(
+            "UPDATE documents SET metadata = ?, content_hash = ? WHERE rowid = ?",
+            [(m, h, r) for r, m, h in updates],
+        )
+
+    @staticmethod
     def _bump(db: sqlite3.Connection, cid: int) -> int:
         db.execute("UPDATE collections SET version = version + 1 WHERE id = ?", (cid,))
         return int(db.execute("SELECT version FROM collections WHERE id = ?", (cid,)).fetchone()[0])
@@ -310,10 +324,7 @@ class Store:
     def update_metadata(self, cid: int, updates: Sequence[tuple[int, str, bytes]]) -> int:
         """``(rowid, metadata_json, content_hash)``: metadata changes that need no embedding."""
         with self.write() as db:
-            db.executemany(
-                "UPDATE documents SET metadata = ?, content_hash = ? WHERE rowid = ?",
-                [(m, h, r) for r, m, h in updates],
-            )
+            self._set_metadata(db, updates)
             return self._bump(db, cid)
 
     @staticmethod

@@ -79,8 +79,14 @@ class CollectionStore(ABC):
         """The stored documents among ``ids``."""
 
     @abstractmethod
-    def write(self, docs: Sequence[NewDocument], vectors: np.ndarray) -> None:
-        """Insert or replace ``docs`` (by id) with their chunk vectors, in one transaction."""
+    def write(
+        self,
+        docs: Sequence[NewDocument],
+        vectors: np.ndarray,
+        metadata_updates: Sequence[tuple[int, str, bytes]] = (),
+    ) -> None:
+        """Insert or replace ``docs`` (by id) with their chunk vectors, and apply
+        ``metadata_updates`` (as ``update_metadata``), in one transaction."""
 
     @abstractmethod
     def update_metadata(self, updates: Sequence[tuple[int, str, bytes]]) -> None:

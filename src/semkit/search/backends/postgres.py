@@ -353,12 +353,21 @@ class PostgresCollection(CollectionStore):
             for i, k, h, m in rows
         }
 
-    def write(self, docs: Sequence[NewDocument], vectors: np.ndarray) -> None:
+    def write(
+        self,
+        docs: Sequence[NewDocument],
+        vectors: np.ndarray,
+        metadata_updates: Sequence[tuple[int, str, bytes]] = (),
+    ) -> None:
         starts = np.cumsum([0] + [len(d.spans) for d in docs])
         order = sorted(range(len(docs)), key=lambda i: docs[i].id)  # one lock order for all
         wrap = self._query if self.record.config.vector_type == "halfvec" else _same
 
         def write(conn: Any) -> None:
+            if metadata_updates:
+                self._set_metadata(conn, metadata_updates)
+            if not docs:
+                return
             rows = conn.execute(
                 f"INSERT INTO {self.docs} (id, text, metadata, content_hash) "
                 "SELECT * FROM unnest(%s::text[], %s::text[], %s::jsonb[], %s::bytea[]) "
@@ -391,13 +400,14 @@ class PostgresCollection(CollectionStore):
         self.backend.transaction(write)
 
     def update_metadata(self, updates: Sequence[tuple[int, str, bytes]]) -> None:
+        self.backend.transaction(lambda conn: self._set_metadata(conn, updates))
+
+    def _set_metadata(self, conn: Any, updates: Sequence[tuple[int, str, bytes]]) -> None:
         ordered = sorted(updates)
-        self.backend.transaction(
-            lambda conn: conn.execute(
-                f"UPDATE {self.docs} AS d SET metadata = u.m, content_hash = u.h FROM "
-                "unnest(%s::bigint[], %s::jsonb[], %s::bytea[]) AS u(k, m, h) WHERE d.key = u.k",
-                ([u[0] for u in ordered], [u[1] for u in ordered], [u[2] for u in ordered]),
-            )
+        conn.execute(
+            f"UPDATE {self.docs} AS d SET metadata = u.m, content_hash = u.h FROM "
+            "unnest(%s::bigint[], %s::jsonb[], %s::bytea[]) AS u(k, m, h) WHERE d.key = u.k",
+            ([u[0] for u in ordered], [u[1] for u in ordered], [u[2] for u in ordered]),
         )
 
     def delete(self, keys: Sequence[int]) -> None:

@@ -129,7 +129,12 @@ class SqliteCollection(CollectionStore):
         found = self.store.existing_with_metadata(self.cid, ids)
         return {i: Existing(*v) for i, v in found.items()}
 
-    def write(self, docs: Sequence[NewDocument], vectors: np.ndarray) -> None:
+    def write(
+        self,
+        docs: Sequence[NewDocument],
+        vectors: np.ndarray,
+        metadata_updates: Sequence[tuple[int, str, bytes]] = (),
+    ) -> None:
         rows: list[DocumentWrite] = []
         pos = 0
         for doc in docs:
@@ -140,7 +145,7 @@ class SqliteCollection(CollectionStore):
             rows.append(
                 DocumentWrite(doc.id, doc.text, doc.metadata_json, doc.content_hash, chunks)
             )
-        result = self.store.write_documents(self.cid, rows)
+        result = self.store.write_documents(self.cid, rows, metadata_updates)
         self.vectors.apply(result.added, vectors, result.removed, result.version)
 
     def update_metadata(self, updates: Sequence[tuple[int, str, bytes]]) -> None:
