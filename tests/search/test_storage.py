@@ -10,6 +10,7 @@ import pytest
 import semkit
 from semkit.errors import InputError, LockedError
 from semkit.search import dense
+from semkit.search.backends import postgres
 
 WORDS = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "zeta", "rho"]
 
@@ -92,6 +93,7 @@ def test_auto_ids_are_content_derived(hashed):
 def test_filtered_search_returns_min_k_matches(db, kind, selectivity, monkeypatch):
     """On PostgreSQL "hnsw" goes through pgvector's iterative index scans, "exact" has no index."""
     monkeypatch.setattr(dense, "EXACT_FILTER_MAX", 0)  # force the graph path for hnsw
+    monkeypatch.setattr(postgres, "EXACT_FILTER_MAX", 0)
     coll = db.collection(f"f{kind}", model="hashing:64", index=kind)
     texts, ids, metas = corpus(3000)
     coll.add(texts, ids=ids, metadatas=metas)
@@ -107,6 +109,30 @@ def test_filtered_search_returns_min_k_matches(db, kind, selectivity, monkeypatc
         # Bag-of-words vectors tie a lot, so compare scores rather than ids.
         good = sum(h.score >= exact[-1].score - 1e-6 for h in hits)
         assert good >= 0.8 * len(exact)
+
+
+@pytest.mark.parametrize("selectivity", [0.5, 0.1, 0.02, 0.01, 0.001])
+def test_small_matched_sets_are_searched_exactly(db, selectivity):
+    """A filter matching few documents gives the exact answer, however poor the graph
+    (here m=2: a graph search under a 2% filter misses some of the true top 10)."""
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(5000, 16)).astype(np.float32)
+    coll = db.collection(
+        "tight", model=None, dims=16, index="hnsw", hnsw={"m": 2, "ef_construction": 4}
+    )
+    coll.add(
+        embeddings=vectors,
+        ids=[f"v{i}" for i in range(5000)],
+        metadatas=[{"bucket": i % 1000} for i in range(5000)],
+    )
+    where = {"bucket": {"$lt": int(1000 * selectivity)}}
+    matches = int(5000 * selectivity)
+    for query in rng.normal(size=(5, 16)):
+        hits = coll.search(query, k=10, where=where)
+        assert len(hits) == min(10, matches)
+        if matches <= min(dense.EXACT_FILTER_MAX, postgres.EXACT_FILTER_MAX):
+            exact = coll.search(query, k=10, where=where, exact=True)
+            assert [h.id for h in hits] == [h.id for h in exact]
 
 
 def test_lexical_and_hybrid(hashed):

@@ -48,12 +48,13 @@ def wait_ready(url: str, timeout: float = 900) -> None:
 
 
 @contextmanager
-def live_server(settings: ServerSettings) -> Iterator[LiveServer]:
+def live_server(settings: ServerSettings, cache: Path | None = None) -> Iterator[LiveServer]:
     """`create_app(settings)` served by uvicorn on a free port, in a thread; stopped after.
 
-    The app's embedding cache lives in the database's directory, never the user's."""
+    The app's embedding cache lives in ``cache`` (default: beside the database
+    directory), never the user's."""
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("SEMKIT_CACHE_DIR", str(Path(settings.db).parent / "cache"))
+        env.setenv("SEMKIT_CACHE_DIR", str(cache or Path(settings.db).parent / "cache"))
         app = create_app(settings)
     port = free_port()
     server = uvicorn.Server(

@@ -6,11 +6,12 @@ one transaction, so an acknowledged batch is committed and durable, and concurre
 writers of the same documents are ordered by PostgreSQL's row locks (ids are written
 in sorted order, and a transaction that still loses a deadlock is retried).
 
-Dense search is pgvector's HNSW index with iterative index scans (pgvector >= 0.8,
-``relaxed_order``), so a filtered search keeps scanning until it has enough matches;
-if it still finds fewer than ``min(k, matches)`` documents (a very selective filter),
-the query is answered exactly over the matching documents. ``exact=True`` orders by
-the true distance without the index. Lexical search is PostgreSQL's full-text search
+Dense search is pgvector's HNSW index. A filter matching few documents (at most
+``EXACT_FILTER_MAX``) is answered exactly over them, without the graph; a broader one
+goes through the graph with iterative index scans (pgvector >= 0.8, ``relaxed_order``),
+which keep scanning until they have enough matches, and if they still find fewer than
+``min(k, matches)`` documents the query is answered exactly over the matching
+documents. ``exact=True`` orders by the true distance without the index. Lexical search is PostgreSQL's full-text search
 (``english`` configuration, ``ts_rank`` normalised by the log of the document length). Filters compile to SQL over ``jsonb``
 (``pg_filters``). The schema is in ``pg_schema``.
 """
@@ -57,6 +58,7 @@ from semkit.types import Chunk, Document, Hit
 T = TypeVar("T")
 ITERATIVE_SCAN = "relaxed_order"  # pgvector >= 0.8: keep scanning the graph under filters
 MAX_SCAN_TUPLES = 40_000  # how far an iterative scan goes before the exact fall-back
+EXACT_FILTER_MAX = 2_000  # filters matching at most this many documents skip the graph
 WRITE_RETRIES = 5  # a deadlock between concurrent writers is retried this often
 EF_SEARCH_MAX = 1000  # pgvector's limit; iterative scans go deeper when LIMIT needs more
 _FIRST_FETCH = 3  # chunks fetched per wanted document in the first round (chunked texts)
@@ -526,6 +528,12 @@ class PostgresCollection(CollectionStore):
         document)."""
         filter_sql, params = compile_where_pg(where) if where else ("TRUE", [])
         use_index = not exact and self.record.config.index != "exact"
+        if where and use_index:
+            small = self._small_match(filter_sql, params)
+            if small is not None:  # few matches: exact over them, whatever the graph says
+                if not small:
+                    return [[] for _ in queries]
+                filter_sql, params, use_index = "c.doc_key = ANY(%s)", [small], False
         out = []
         for q in queries:
             vector = self._query(q)
@@ -538,6 +546,22 @@ class PostgresCollection(CollectionStore):
                 rows = self._exact(vector, k, filter_sql, params, extra)
             out.append(rows)
         return out
+
+    def _small_match(self, filter_sql: str, params: list[Any]) -> list[int] | None:
+        """The keys of the documents a filter matches if there are at most
+        ``EXACT_FILTER_MAX`` of them, else None. The scan stops at the first key past the
+        limit, so a broad filter costs little; a tight one costs a scan of the documents,
+        which the exact search over them would need anyway. Under a tight filter the
+        graph's iterative scan meets few matches and not always the nearest ones."""
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT d.key FROM {self.docs} d WHERE {filter_sql} LIMIT {EXACT_FILTER_MAX + 1}",
+                params,
+            )
+            .fetchall()
+        )
+        return None if len(rows) > EXACT_FILTER_MAX else [r[0] for r in rows]
 
     def _approximate(
         self,
