@@ -38,7 +38,7 @@ def as_matrix(x: object, name: str = "vectors") -> np.ndarray:
 
 
 def _pair(a: object, b: object) -> tuple[np.ndarray, np.ndarray, bool]:
-    single = np.ndim(a) == 1 and np.ndim(b) == 1
+    single = np.asarray(a).ndim == 1 and np.asarray(b).ndim == 1
     ma, mb = as_matrix(a, "a"), as_matrix(b, "b")
     if ma.shape[1] != mb.shape[1]:
         raise InputError(f"dimension mismatch: a has {ma.shape[1]} dimensions, b has {mb.shape[1]}")
@@ -56,7 +56,8 @@ def normalize_rows(
             f"{what} row {int(np.argmax(zero))} is a zero vector, which has no direction "
             f"(cosine similarity is undefined for it)"
         )
-    return matrix / norms
+    unit: np.ndarray = matrix / norms
+    return unit
 
 
 def normalize(x: object, name: str = "vectors") -> np.ndarray:
@@ -109,7 +110,7 @@ def top_k(
     """
     if k < 1:
         raise InputError(f"k must be at least 1, got {k}")
-    single = np.ndim(query) == 1
+    single = np.asarray(query).ndim == 1
     scores = np.asarray(score(as_matrix(query, "query"), as_matrix(corpus, "corpus"), metric))
     idx, top = top_k_of_scores(scores, k)
     return (idx[0], top[0]) if single else (idx, top)

@@ -26,6 +26,7 @@ import numpy as np
 
 from semkit.atomic import write_bytes
 from semkit.errors import InputError, ModelError, StoreError
+from semkit.extras import require
 from semkit.similarity import as_matrix, normalize_rows
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ class Classifier:
             raise InputError(f"{folder} is a file; a classifier is saved as a directory")
         folder.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
-        np.savez(buffer, **self.arrays)
+        np.savez(buffer, **self.arrays)  # type: ignore[arg-type]
         weights = buffer.getvalue()
         write_bytes(folder / WEIGHTS_FILE, weights)
         config = {
@@ -250,6 +251,7 @@ def _folds(
     target: np.ndarray, seed: int, folds: int = CV_FOLDS
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Stratified folds; as many as the rarest class allows (at least 2)."""
+    require("sklearn", "analysis", "cross-validating a classifier")
     from sklearn.model_selection import StratifiedKFold
 
     n = min(folds, int(np.bincount(target).min()))
@@ -287,6 +289,7 @@ def knn_cross_validation(
 def logreg_cross_validation(x: np.ndarray, target: np.ndarray, C: float, *, seed: int = 0) -> float:
     """Cross-validated accuracy of logistic regression (on a stratified sample of at most
     ``CV_LOGREG_SAMPLE`` examples, 3 folds: a yardstick, not a tuning run)."""
+    require("sklearn", "analysis", "cross-validating a classifier")
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
 
@@ -359,12 +362,16 @@ def train_classifier(
         )
     target = np.asarray([classes.index(v) for v in y], dtype=np.int64)
     if method == "knn":
-        arrays = {"vectors": normalize_rows(x).astype(np.float32), "targets": target}
+        arrays: dict[str, np.ndarray] = {
+            "vectors": normalize_rows(x).astype(np.float32),
+            "targets": target,
+        }
         return Classifier(
             "knn", classes, space, arrays, _knn_params(x, target, k, temperature, C, seed), len(y)
         )
     if C <= 0:
         raise InputError(f"C must be positive, got {C}")
+    require("sklearn", "analysis", "logistic regression")
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=C, max_iter=max_iter)
@@ -409,6 +416,7 @@ def evaluate_predictions(predicted: Sequence[str], expected: Sequence[Any]) -> E
     """Accuracy and macro-F1 (scikit-learn's definitions) of predictions against labels.
 
     A label that is never predicted scores F1 0 (no warning)."""
+    require("sklearn", "analysis", "scoring a classifier")
     from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
     y_true = _label_list(expected)
@@ -434,6 +442,7 @@ def stratified_split(
     labels: Sequence[Any], test_size: float = 0.5, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row indices ``(train, test)``: every label keeps its share on both sides."""
+    require("sklearn", "analysis", "a stratified split")
     from sklearn.model_selection import train_test_split
 
     y = _label_list(labels)

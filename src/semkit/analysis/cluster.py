@@ -26,6 +26,7 @@ import numpy as np
 from semkit.analysis.corpus import Corpus
 from semkit.analysis.neighbors import as_corpus, unit_vectors
 from semkit.errors import InputError
+from semkit.extras import require
 
 if TYPE_CHECKING:
     from semkit.search.collection import Collection
@@ -144,6 +145,7 @@ def cluster(
 
 
 def kmeans_labels(unit: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    require("sklearn", "analysis", "k-means clustering")
     from sklearn.cluster import KMeans
 
     return KMeans(n_clusters=k, n_init=N_INIT, random_state=seed).fit_predict(unit)
@@ -152,6 +154,7 @@ def kmeans_labels(unit: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
 def hdbscan_labels(
     unit: np.ndarray, min_cluster_size: int = 5, min_samples: int | None = None
 ) -> np.ndarray:
+    require("sklearn", "analysis", "HDBSCAN clustering")
     from sklearn.cluster import HDBSCAN
 
     if not isinstance(min_cluster_size, int) or min_cluster_size < 2:
@@ -169,6 +172,7 @@ def hdbscan_labels(
 def silhouette(unit: np.ndarray, labels: np.ndarray, seed: int = 0) -> float | None:
     """Mean cosine silhouette (noise left out; a seeded sample above SILHOUETTE_SAMPLE),
     or None when there are fewer than two clusters."""
+    require("sklearn", "analysis", "the silhouette score")
     from sklearn.metrics import silhouette_score
 
     keep = labels != NOISE
@@ -232,6 +236,7 @@ def ctfidf_keywords(
     texts: Sequence[str | None], labels: np.ndarray, n_keywords: int = 8
 ) -> dict[int, list[str]]:
     """The top ``n_keywords`` terms of each cluster by class-based TF-IDF (BERTopic's)."""
+    require("sklearn", "analysis", "cluster keywords")
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.preprocessing import normalize
 

@@ -204,7 +204,7 @@ def build_context(
         raise InputError(f"candidates must be at least 1, got {candidates}")
     hits = collection.search(question, k=candidates, where=where, mode=mode)  # type: ignore[arg-type]
     assert isinstance(hits, list)
-    return pack(hits, max_tokens, collection.embedder.count_tokens, k=k)  # type: ignore[arg-type]
+    return pack(hits, max_tokens, collection.embedder.count_tokens, k=k)
 
 
 __all__ = ["Context", "ContextChunk", "build_context", "pack", "render"]

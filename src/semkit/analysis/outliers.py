@@ -21,6 +21,7 @@ import numpy as np
 from semkit.analysis.corpus import Corpus
 from semkit.analysis.neighbors import IndexKind, SelfIndex, as_corpus, unit_vectors
 from semkit.errors import InputError
+from semkit.extras import require
 
 Method = Literal["knn", "lof"]
 METHODS = ("knn", "lof")
@@ -80,6 +81,7 @@ def outlier_scores(
 def _lof(rows: np.ndarray, distances: np.ndarray, k: int) -> np.ndarray:
     """Local Outlier Factor on the precomputed neighbour graph (each row lists itself at
     distance 0 first, as scikit-learn's KNeighborsTransformer does)."""
+    require("sklearn", "analysis", "Local Outlier Factor")
     from scipy.sparse import csr_matrix
     from sklearn.neighbors import LocalOutlierFactor
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from semkit.atomic import replace_into
 from semkit.errors import InputError
+from semkit.extras import require
 
 if TYPE_CHECKING:
     from semkit.analysis.corpus import Corpus
@@ -73,6 +74,7 @@ def coloring(values: Sequence[Any] | None, field: str | None = None) -> Coloring
 
 
 def _palette(names: Sequence[str]) -> dict[str, str]:
+    require("matplotlib", "analysis", "drawing a map")
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
 
@@ -102,20 +104,20 @@ def _label_points(coords: np.ndarray, labels: Sequence[Any], limit: int) -> list
             best = rows[np.argmin(((coords[rows] - centre) ** 2).sum(1))]
             out.append((int(best), name))
         return out
-    rows = [i for i, n in enumerate(names) if n]
-    if not rows:
+    named = [i for i, n in enumerate(names) if n]
+    if not named:
         return []
-    pts = coords[rows]
+    pts = coords[named]
     centre = pts.mean(0)
     chosen = [int(np.argmin(((pts - centre) ** 2).sum(1)))]
     dist = ((pts - pts[chosen[0]]) ** 2).sum(1)
-    while len(chosen) < min(len(rows), limit * 3):
+    while len(chosen) < min(len(named), limit * 3):
         nxt = int(np.argmax(dist))
         if dist[nxt] == 0:
             break
         chosen.append(nxt)
         dist = np.minimum(dist, ((pts - pts[nxt]) ** 2).sum(1))
-    return [(rows[i], names[rows[i]]) for i in chosen]  # type: ignore[misc]
+    return [(named[i], names[named[i]]) for i in chosen]  # type: ignore[misc]
 
 
 def _place_labels(ax: Any, coords: np.ndarray, wanted: list[tuple[int, str]], limit: int) -> int:
@@ -176,6 +178,7 @@ def plot_png(
     max_labels: int = 20,
 ) -> Path:
     """A scatter plot of ``coords`` as PNG (see the module doc)."""
+    require("matplotlib", "analysis", "drawing a PNG map")
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -270,6 +273,7 @@ def plot_html(
     max_labels: int = 20,
 ) -> Path:
     """An interactive scatter plot as a self-contained HTML page (see the module doc)."""
+    require("plotly", "analysis", "drawing an HTML map")
     import plotly.graph_objects as go
 
     color = color or Coloring(None)

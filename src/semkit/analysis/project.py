@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from semkit.errors import InputError
+from semkit.extras import require
 from semkit.similarity import as_matrix, normalize_rows
 
 PROJECTIONS = ("umap", "tsne", "pca")
@@ -61,6 +62,7 @@ def project(
 
 
 def _pca(x: np.ndarray, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    require("sklearn", "analysis", "a PCA map")
     from sklearn.decomposition import PCA
 
     pca = PCA(n_components=2, svd_solver="full", random_state=seed)
@@ -71,6 +73,7 @@ def _pca(x: np.ndarray, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
 
 
 def _tsne(x: np.ndarray, seed: int, perplexity: float) -> tuple[np.ndarray, dict[str, Any]]:
+    require("sklearn", "analysis", "a t-SNE map")
     from sklearn.manifold import TSNE
 
     perplexity = float(min(perplexity, max(1.0, (len(x) - 1) / 3)))
@@ -88,7 +91,7 @@ def _umap(
         # umap-learn warns on import (no TensorFlow for ParametricUMAP) and about seeded
         # runs being single-threaded; neither is the user's concern.
         warnings.simplefilter("ignore")
-        import umap
+        umap = require("umap", "analysis", "a UMAP map")
 
         reducer = umap.UMAP(
             n_components=2,

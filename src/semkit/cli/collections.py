@@ -216,7 +216,7 @@ def search(
             query,
             k=k,
             where=parse_where(where),
-            mode=mode,  # type: ignore[arg-type]
+            mode=mode,
             exact=exact,
         )
     if as_json:

@@ -22,6 +22,7 @@ from semkit.cli.common import (
     table,
 )
 from semkit.errors import InputError
+from semkit.extras import require
 
 OUTPUT_FORMATS = (".npy", ".jsonl", ".parquet")
 
@@ -59,7 +60,7 @@ def _write(path: Path | None, texts: list[str], vectors: np.ndarray) -> None:
                     json.dumps({"text": text, "embedding": vec.tolist()}, ensure_ascii=False) + "\n"
                 )
     elif suffix == ".parquet":
-        import pyarrow as pa
+        pa = require("pyarrow", "parquet", "writing .parquet files")
         import pyarrow.parquet as pq
 
         emb = pa.FixedSizeListArray.from_arrays(
@@ -119,7 +120,7 @@ def embed(
     vectors = emb.encode(
         items,
         kind=kind,
-        batch_size=batch_size,  # type: ignore[arg-type]
+        batch_size=batch_size,
         show_progress_bar=progress_wanted(),
     )
     _write(output, items, vectors)

@@ -106,7 +106,7 @@ def retrieval(
             db_path=db,
             backend=backend,
             weights=weights,
-        )  # type: ignore[arg-type]
+        )
     payload = {
         "results": [r.as_dict() for r in results],
         "seconds": round(time.perf_counter() - t0, 1),
@@ -162,7 +162,8 @@ def sts(
     from semkit.evaluate import evaluate_sts, load_sts
 
     data = load_sts(pairs)
-    embedder = Embedder(model, dims=dims, **({"backend": backend} if backend else {}))
+    options: dict[str, Any] = {"backend": backend} if backend else {}
+    embedder = Embedder(model, dims=dims, **options)
     scores = evaluate_sts(embedder, data)
     payload = {
         "scores": scores,

@@ -95,13 +95,7 @@ def serve(
         os.environ.setdefault(var, "1")
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     from semkit import config
-    from semkit.extras import require
-
-    for module in ("fastapi", "uvicorn", "prometheus_client", "tiktoken"):
-        require(module, "server", "semkit serve")
-    import uvicorn
-
-    from semkit.server import ServerSettings, create_app
+    from semkit.server import ServerSettings, create_app  # names semkit[server] if missing
 
     settings = ServerSettings(
         db=str(config.value("db", db)),
@@ -130,11 +124,13 @@ def serve(
         f"semkit: serving {app.state.semkit.models.names[0]} and the collections of "
         f"{settings.db} at {base} (OpenAI base URL {base}/v1, API docs {base}/docs)\n"
     )
+    import uvicorn
+
     uvicorn.run(
         app,
         host=host,
         port=port,
         log_level=log_level,
-        timeout_graceful_shutdown=graceful_timeout,
+        timeout_graceful_shutdown=graceful_timeout,  # type: ignore[arg-type]  # a float works
         access_log=log_level == "debug",
     )

@@ -43,6 +43,7 @@ from semkit.cli.sources import (
     read_corpus,
 )
 from semkit.errors import InputError
+from semkit.extras import require_extra
 
 classify_app = typer.Typer(
     help="Classify texts by their embeddings: train, predict, eval, zero-shot.",
@@ -364,7 +365,8 @@ def classify_zero_shot(
     if (labels is None) == (labels_file is None):
         raise InputError('give --labels "A,B,C" or --labels-file FILE (one)')
     if labels is not None:
-        names, descriptions = [x.strip() for x in labels.split(",") if x.strip()], {}
+        names = [x.strip() for x in labels.split(",") if x.strip()]
+        descriptions: dict[str, str] = {}
     else:
         assert labels_file is not None
         names, descriptions = read_label_file(labels_file)
@@ -584,6 +586,7 @@ def map_cmd(
     for path in outputs:
         if path.suffix.lower() not in FORMATS:
             raise InputError(f"--out {path}: use a .png or .html file")
+    require_extra("analysis", "semkit map")  # before embedding anything
     corpus = read_corpus(Source.of(locals()))
     groups = None
     if color_by == "cluster" and not any("cluster" in m for m in corpus.metadatas):
@@ -613,7 +616,9 @@ def map_cmd(
         for path in outputs
     ]
     if as_json:
-        group_of = groups or (corpus.field(color_by) if color_by else [None] * len(corpus))
+        group_of: list[Any] = groups or (
+            corpus.field(color_by) if color_by else [None] * len(corpus)
+        )
         print_json(
             {
                 "method": method,

@@ -33,6 +33,7 @@ from semkit.embedding.artifacts import ModelArtifacts
 from semkit.embedding.base import Provider
 from semkit.embedding.quiet import quiet_libraries
 from semkit.errors import ConfigError, ModelError
+from semkit.extras import installed
 from semkit.text.tokens import HFTokenizer, Tokenizer
 
 # Files that do not change what the model computes.
@@ -59,7 +60,8 @@ log = logging.getLogger("semkit")
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
+    unit: np.ndarray = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return unit
 
 
 def native_bf16() -> bool:
@@ -317,6 +319,8 @@ class LocalProvider(Provider):
         """Min cosine of ``variant`` to fp32 on the calibration sample (measured once)."""
         if variant == "torch":
             return 1.0
+        if variant.startswith("onnx") and not installed("onnx"):
+            return 0.0  # semkit[onnx] is missing: "auto" passes these paths over, unrecorded
         if variant not in self._fidelity:
             self._fidelity[variant] = float(
                 self.artifacts.measurement(

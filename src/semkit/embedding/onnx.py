@@ -32,6 +32,7 @@ import numpy as np
 from semkit.atomic import replace_into
 from semkit.embedding.quiet import quiet_libraries
 from semkit.errors import ModelError
+from semkit.extras import require_extra
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
@@ -39,10 +40,12 @@ OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 QUANTIZABLE = ("MatMul", "Attention")
 FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "distilbert": "bert"}
+PURPOSE = "the ONNX inference paths (backend 'onnx', 'onnx-int8')"
 
 
 def export_onnx(model_dir: Path, target: Path) -> None:
     """Export the sentence-transformers pipeline of ``model_dir`` to ``target``, fused."""
+    require_extra("onnx", PURPOSE)
     with quiet_libraries():
         try:
             replace_into(target, lambda tmp: _export(model_dir, tmp))
@@ -107,6 +110,7 @@ def _fuse(source: Path, target: Path, model_dir: Path) -> bool:
     heads, hidden = config.get("num_attention_heads"), config.get("hidden_size")
     if model_type is None or not heads or not hidden:
         return False
+    require_extra("onnx", PURPOSE)
     from onnxruntime.transformers import optimizer
 
     try:
@@ -127,6 +131,7 @@ def quantize_selective(
     ``fidelity_of(path)`` embeds the calibration sample with the model at ``path`` and
     returns its min cosine to fp32.
     """
+    require_extra("onnx", PURPOSE)
     import onnx
 
     nodes = [
@@ -162,6 +167,7 @@ def quantize_selective(
 
 
 def _quantize(source: Path, target: Path, chosen: list[str], nodes: list[str]) -> None:
+    require_extra("onnx", PURPOSE)
     with quiet_libraries():
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -185,6 +191,7 @@ class OnnxRunner:
     ) -> None:
         from tokenizers import Tokenizer
 
+        require_extra("onnx", PURPOSE)
         with quiet_libraries():
             import onnxruntime as ort
 

@@ -196,7 +196,7 @@ def _server_message(response: httpx.Response) -> str:
     if isinstance(payload, dict):
         error = payload.get("error")
         if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"]
+            return str(error["message"])
         for value in (error, payload.get("detail"), payload.get("message")):
             if isinstance(value, str) and value:
                 return value

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from semkit.evaluate.datasets import BeirDataset, document_text, load_beir
 from semkit.evaluate.metrics import K_VALUES, Run, retrieval_scores
 from semkit.search.collection import MODES, Collection
 from semkit.search.database import Database
+from semkit.search.hits import Mode
 from semkit.text.io import Record
 
 HYBRID_WEIGHTS = (1.0, 1.0)  # (dense, lexical) in reciprocal rank fusion
@@ -86,15 +87,15 @@ def collection_run(
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}; use one of {list(MODES)}")
     qids = list(dataset.queries)
-    run: Run = {}
+    run: dict[str, dict[str, float]] = {}
     for start in range(0, len(qids), QUERY_BATCH):
         batch = qids[start : start + QUERY_BATCH]
         texts = [dataset.queries[q] for q in batch]
         hits = coll.search_batch(
             texts,
             k=top_k,
-            mode=mode,
-            exact=exact,  # type: ignore[arg-type]
+            mode=cast("Mode", mode),  # checked against MODES above
+            exact=exact,
             weights=weights,
             rrf_k=rrf_k,
         )

@@ -48,7 +48,8 @@ class ExactIndex(VectorIndex):
         return pos[self._labels[pos] == labels] if len(self._labels) else pos[:0]
 
     def vectors_of(self, labels: np.ndarray) -> np.ndarray:
-        return self._vectors[self._positions(np.asarray(labels, dtype=np.int64))]
+        rows: np.ndarray = self._vectors[self._positions(np.asarray(labels, dtype=np.int64))]
+        return rows
 
     def search(
         self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, ef: int | None = None

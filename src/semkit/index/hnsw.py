@@ -113,7 +113,8 @@ class HnswIndex(VectorIndex):
         graph = faiss.downcast_index(self._index.index)
         storage = faiss.downcast_index(graph.storage)
         xb = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * self.dim)
-        return np.asarray(xb).reshape(storage.ntotal, self.dim)[self._order[pos]]
+        rows: np.ndarray = np.asarray(xb).reshape(storage.ntotal, self.dim)[self._order[pos]]
+        return rows
 
     # --- search ----------------------------------------------------------------------------
     def search(

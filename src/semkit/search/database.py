@@ -193,7 +193,7 @@ class Database:
         return CollectionConfig(**self._model_record(emb, None if embedder else model), **common)
 
     def _new_embedder(self, model: Any, dims: int | None, normalize: bool) -> Embedder:
-        options = {"backend": self._backend} if self._backend else {}
+        options: dict[str, Any] = {"backend": self._backend} if self._backend else {}
         return Embedder(
             model, dims=dims, normalize_embeddings=normalize, cache=self._cache, **options
         )

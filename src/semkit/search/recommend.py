@@ -45,4 +45,5 @@ def rocchio_query(positive: np.ndarray, negative: np.ndarray | None, normalize: 
         raise InputError("the positive and negative examples cancel out")
     if normalize:
         query = query / np.linalg.norm(query)
-    return query.astype(np.float32)
+    vector: np.ndarray = query.astype(np.float32)
+    return vector

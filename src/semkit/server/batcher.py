@@ -181,7 +181,8 @@ class Batcher:
     def _take(self) -> list[_Job]:
         """The oldest job, and later jobs of its group, up to about one model call."""
         head = self._queue[0]
-        taken, tokens = [], 0
+        taken: list[_Job] = []
+        tokens = 0
         for job in self._queue:
             if job.key != head.key:
                 continue

@@ -145,7 +145,11 @@ def install(app: FastAPI) -> None:
         if exc.status_code >= 500:
             type_ = "server_error"
         return error_response(
-            exc.status_code, str(exc.detail), type_, code=code, headers=exc.headers
+            exc.status_code,
+            str(exc.detail),
+            type_,
+            code=code,
+            headers=dict(exc.headers or {}) or None,
         )
 
     @app.exception_handler(Exception)

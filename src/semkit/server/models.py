@@ -64,7 +64,7 @@ class Models:
         """The shared, batched provider of a model spec: one per model (by fingerprint),
         created on first use; its weights load on its first batch."""
         self.check_spec(str(spec))
-        options = {"backend": self._backend} if self._backend else {}
+        options: dict[str, Any] = {"backend": self._backend} if self._backend else {}
         inner = resolve(str(spec), fingerprint_memo=self.cache, **options)
         with self._lock:
             provider = self._providers.get(inner.fingerprint)

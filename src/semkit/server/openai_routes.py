@@ -96,10 +96,10 @@ def _texts(body: EmbeddingRequest, state: ServerState) -> list[str]:
             f"{state.settings.max_inputs}: split them into several requests"
         )
     if isinstance(raw[0], int):  # one token array
-        return state.token_decoder.decode([raw])  # type: ignore[list-item]
+        return state.token_decoder.decode([raw])
     if isinstance(raw[0], list):
-        return state.token_decoder.decode(raw)  # type: ignore[arg-type]
-    return raw  # type: ignore[return-value]
+        return state.token_decoder.decode(raw)
+    return raw
 
 
 def _embed(

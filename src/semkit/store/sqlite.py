@@ -54,6 +54,14 @@ class WriteResult:
     version: int = 0  # the collection's version after this write
 
 
+def _inserted(cursor: sqlite3.Cursor) -> int:
+    """The rowid the INSERT just run on ``cursor`` gave its row."""
+    rowid = cursor.lastrowid
+    if rowid is None:  # pragma: no cover - sqlite3 sets it after every INSERT
+        raise StoreError("SQLite reported no rowid for an inserted row")
+    return int(rowid)
+
+
 def _chunks(seq: Sequence[Any], size: int = _BATCH) -> Iterator[Sequence[Any]]:
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
@@ -198,10 +206,12 @@ class Store:
             existing = self.collection(name)
             if existing is not None:
                 return existing
-            cid = db.execute(
-                "INSERT INTO collections (name, config) VALUES (?, ?)",
-                (name, json.dumps(config, sort_keys=True)),
-            ).lastrowid
+            cid = _inserted(
+                db.execute(
+                    "INSERT INTO collections (name, config) VALUES (?, ?)",
+                    (name, json.dumps(config, sort_keys=True)),
+                )
+            )
             db.execute(
                 f"CREATE VIRTUAL TABLE fts_{int(cid)} USING fts5("
                 f"text, tokenize='porter unicode61 remove_diacritics 2')"
@@ -288,24 +298,26 @@ class Store:
                     )
                     db.execute(f"DELETE FROM fts_{cid} WHERE rowid = ?", (rowid,))
                 else:
-                    rowid = int(
+                    rowid = _inserted(
                         db.execute(
                             "INSERT INTO documents (collection_id, id, text, metadata, content_hash) "
                             "VALUES (?, ?, ?, ?, ?)",
                             (cid, doc.id, doc.text, doc.metadata_json, doc.content_hash),
-                        ).lastrowid
+                        )
                     )
                 if doc.text is not None:
                     db.execute(
                         f"INSERT INTO fts_{cid} (rowid, text) VALUES (?, ?)", (rowid, doc.text)
                     )
                 for idx, start, end, blob in doc.chunks:
-                    label = db.execute(
-                        "INSERT INTO chunks (collection_id, doc_rowid, idx, start, end, vector) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (cid, rowid, idx, start, end, blob),
-                    ).lastrowid
-                    result.added.append((int(label), rowid))
+                    label = _inserted(
+                        db.execute(
+                            "INSERT INTO chunks (collection_id, doc_rowid, idx, start, end, vector) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (cid, rowid, idx, start, end, blob),
+                        )
+                    )
+                    result.added.append((label, rowid))
             result.version = self._bump(db, cid)
         return result
 
@@ -466,7 +478,7 @@ class Store:
         self,
         cid: int,
         dim: int,
-        labels: Sequence[int] | None = None,
+        labels: Sequence[int] | np.ndarray | None = None,
         after: int = 0,
         batch: int = 20_000,
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:

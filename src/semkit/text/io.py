@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from semkit.errors import InputError
+from semkit.extras import require
 
 FORMATS = (".txt", ".jsonl", ".csv", ".tsv", ".parquet")
 FOLDER_SUFFIXES = (".txt", ".md")
@@ -111,6 +112,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    require("pyarrow", "parquet", "reading .parquet files")
     import pyarrow.parquet as pq
 
     try:

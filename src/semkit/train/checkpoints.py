@@ -97,13 +97,13 @@ def load_optimizer(optimizer: torch.optim.Optimizer, directory: Path) -> None:
 # --- RNG ----------------------------------------------------------------------------------------
 def save_rng(directory: Path) -> None:
     version, internal, gauss = random.getstate()
-    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)  # type: ignore[misc]
+    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
     _write_json(
         directory / RNG_JSON,
         {
             "format": FORMAT,
             "python": [version, list(internal), gauss],
-            "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+            "numpy": [kind, np.asarray(keys).tolist(), int(pos), int(has_gauss), float(cached)],
             "torch_cpu": torch.random.get_rng_state().tolist(),
         },
     )
@@ -171,13 +171,14 @@ class PickleFreeTrainer(SentenceTransformerTrainer):
         return None
 
     def _save(self, output_dir: str | None = None, state_dict: Any = None) -> None:
-        target = Path(output_dir or self.args.output_dir)
+        target = Path(str(output_dir or self.args.output_dir))
         target.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(str(target), create_model_card=False, safe_serialization=True)
         _write_json(target / ARGS_JSON, json.loads(self.args.to_json_string()))
 
     def _save_optimizer_and_scheduler(self, output_dir: str) -> None:
         directory = Path(output_dir)
+        assert self.optimizer is not None and self.lr_scheduler is not None
         save_optimizer(self.optimizer, directory)
         _write_json(directory / SCHEDULER_JSON, self.lr_scheduler.state_dict())
 
@@ -194,6 +195,7 @@ class PickleFreeTrainer(SentenceTransformerTrainer):
         if checkpoint is None:
             return
         directory = Path(checkpoint)
+        assert self.optimizer is not None and self.lr_scheduler is not None
         load_optimizer(self.optimizer, directory)
         self.lr_scheduler.load_state_dict(_read_json(directory / SCHEDULER_JSON))
 

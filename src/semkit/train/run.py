@@ -41,6 +41,7 @@ from semkit.embedding.registry import resolve
 from semkit.errors import InputError, ModelError
 from semkit.evaluate.collections import RetrievalResult, evaluate_beir
 from semkit.evaluate.datasets import BeirDataset, document_text, load_beir
+from semkit.extras import require, require_extra
 from semkit.text.io import iter_jsonl, read_records
 from semkit.train.data import (
     TrainingData,
@@ -261,7 +262,7 @@ def _make_loss(model: Any, hp: dict[str, Any]) -> Any:
     try:
         from sentence_transformers.sentence_transformer import losses
     except ImportError:  # sentence-transformers 5
-        from sentence_transformers import losses  # type: ignore[no-redef]
+        from sentence_transformers import losses  # type: ignore[no-redef,attr-defined]
 
     if hp["loss"] == "triplet":
         return losses.TripletLoss(model, triplet_margin=hp["triplet_margin"])
@@ -275,7 +276,7 @@ def _progress_callback(show: bool) -> Any:
     from tqdm.auto import tqdm
     from transformers import TrainerCallback
 
-    class Progress(TrainerCallback):  # type: ignore[misc]
+    class Progress(TrainerCallback):
         bar: Any = None
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
@@ -314,6 +315,7 @@ def _train(
     callbacks: Sequence[Any],
     show: bool,
 ) -> tuple[Any, float]:
+    require("datasets", "train", "fine-tuning")
     from datasets import Dataset, DatasetDict
     from sentence_transformers import SentenceTransformerTrainingArguments
     from transformers import PrinterCallback
@@ -321,7 +323,9 @@ def _train(
     try:
         from sentence_transformers.base.sampler import BatchSamplers
     except ImportError:  # sentence-transformers 5
-        from sentence_transformers.training_args import BatchSamplers  # type: ignore[no-redef]
+        from sentence_transformers.training_args import (  # type: ignore[no-redef,import-not-found]
+            BatchSamplers,
+        )
 
     from semkit.train.checkpoints import PickleFreeTrainer
 
@@ -467,6 +471,7 @@ def finetune(
     data (``drop_overlapping=True`` leaves the overlapping examples out instead).
     """
     _check_options(loss, epochs, batch_size, lr)
+    require_extra("train", "fine-tuning")  # before any work
     out = Path(out).expanduser()
     base = config.value("model", base)
     provider = _base_provider(base)

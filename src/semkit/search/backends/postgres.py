@@ -27,6 +27,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from semkit.errors import NotFoundError, StoreError
+from semkit.extras import require
 from semkit.search.backends.base import (
     Backend,
     CollectionRecord,
@@ -66,17 +67,14 @@ _FILTER_OVERFETCH = 4  # filtered searches fetch this many times more, then keep
 
 
 def _psycopg() -> Any:
-    try:
-        import psycopg
-    except ImportError as exc:  # pragma: no cover - the extra is installed in tests
-        raise StoreError(
-            "PostgreSQL support needs psycopg and pgvector: pip install 'semkit[postgres]'"
-        ) from exc
-    return psycopg
+    """psycopg, or a ``MissingExtraError`` naming ``semkit[postgres]`` (pgvector too)."""
+    require("pgvector", "postgres", "PostgreSQL support")
+    return require("psycopg", "postgres", "PostgreSQL support")
 
 
 def display_url(url: str) -> str:
     """The URL without its password, for messages."""
+    _psycopg()
     from psycopg.conninfo import conninfo_to_dict
 
     try:

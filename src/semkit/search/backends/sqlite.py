@@ -279,7 +279,11 @@ class SqliteCollection(CollectionStore):
         if memo is None or memo[0] != version:
             _, rowids, ids = self.store.id_map(self.cid)
             positions = rowid_table(rowids, np.arange(len(rowids)))
-            memo = self._ids = (version, positions, np.append(ids, None))  # ids[-1]: not found
+            memo = self._ids = (
+                version,
+                positions,
+                np.append(ids, np.array([None], dtype=object)),
+            )  # ids[-1]: not found
         _, positions, ids = memo
         flat = [m for matches in ranked for m in matches]
         wanted = np.fromiter((m.key for m in flat), dtype=np.int64, count=len(flat))
