@@ -161,7 +161,9 @@ def cluster(
                 n_representatives=examples,
                 show_progress_bar=progress_wanted(),
             )
-        written = write_clusters(coll, result, write_field) if coll and write_field else None
+        written = (
+            write_clusters(coll, result, write_field) if coll is not None and write_field else None
+        )
     text_of = dict(zip(corpus.ids, corpus.texts, strict=True))
     names = {c.label: c.name for c in result.clusters}
     assignments = [
