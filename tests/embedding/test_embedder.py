@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 import semkit
 from semkit import Embedder
 from semkit.embedding.base import Provider
+from semkit.embedding.embedder import EncodeStats
 from semkit.embedding.hashing import HashingProvider
 from semkit.embedding.registry import default_model_path, resolve
 from semkit.errors import InputError, ModelError, ProviderError
@@ -213,3 +216,60 @@ def test_embed_shortcut_uses_a_shared_cached_embedder(default_provider):
     assert shared_embedder().last_stats.embedded == 1
     semkit.embed(["shortcut text"])
     assert shared_embedder().last_stats.cached == 1
+
+
+class Rendezvous(Provider):
+    """The real model, but every ``embed`` waits until ``parties`` calls are inside it at
+    once: if ``encode`` serialised its callers, the wait would time out."""
+
+    def __init__(self, inner: Provider, parties: int) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.barrier = threading.Barrier(parties, timeout=60)
+
+    fingerprint = property(lambda self: self.inner.fingerprint)
+    dim = property(lambda self: self.inner.dim)
+    max_tokens = property(lambda self: self.inner.max_tokens)
+    tokenizer = property(lambda self: self.inner.tokenizer)
+
+    def variant_for(self, n_texts):
+        return self.inner.variant_for(n_texts)
+
+    def cache_namespaces(self, variant):
+        return self.inner.cache_namespaces(variant)
+
+    def embed(self, texts, **kwargs):
+        self.barrier.wait()
+        return self.inner.embed(texts, **kwargs)
+
+
+def test_threads_encode_at_once_each_with_its_own_stats_and_vectors(default_provider, tmp_path):
+    cache = tmp_path / "c"
+    Embedder(default_provider, cache=cache).encode(["the cat sat on the mat"])
+    shared = Embedder(Rendezvous(default_provider, parties=2), cache=cache)
+    work = {
+        "a": ["the cat sat on the mat", "a dog barked at night", "rain fell on the city"],
+        "b": ["stocks rose", "the match ended in a draw", "stocks rose", "new phone", "old car"],
+    }
+    results: dict[str, tuple[np.ndarray, EncodeStats]] = {}
+    errors: list[BaseException] = []
+
+    def run(name: str) -> None:
+        try:
+            vectors = shared.encode(work[name])
+            results[name] = (vectors, shared.last_stats)
+        except BaseException as exc:  # the assertion below names it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert results["a"][1] == EncodeStats(texts=3, unique=3, cached=1, embedded=2)
+    assert results["b"][1] == EncodeStats(texts=5, unique=4, cached=0, embedded=4)
+    assert shared.last_stats == EncodeStats()  # this thread encoded nothing
+    for name, texts in work.items():
+        alone = Embedder(default_provider, cache=False).encode(texts)
+        assert (results[name][0] * alone).sum(1).min() >= 0.99999

@@ -49,6 +49,9 @@ class EncodeStats:
     truncated: int = 0
 
 
+_NO_STATS = EncodeStats()
+
+
 def check_texts(texts: Sequence[Any]) -> list[str]:
     """Every text must be a non-blank string; errors name the position."""
     out = []
@@ -81,6 +84,9 @@ class Embedder:
     as ``dimensions`` where the provider supports it). ``prompts`` overrides the
     model's query/document prompts. ``cache``: True (the user cache, see
     ``SEMKIT_CACHE_DIR``), False, a directory, or an ``EmbeddingCache``.
+
+    Several threads may encode with one Embedder at once: nothing serialises them but the
+    model itself, and each thread reads its own ``last_stats``.
     """
 
     def __init__(
@@ -116,9 +122,14 @@ class Embedder:
                 f"unknown prompt kind(s) {sorted(unknown & set(prompts))}; use {list(KINDS)}"
             )
         self.batch_size = batch_size or self.provider.default_batch_size
-        self.last_stats = EncodeStats()
-        self._lock = threading.Lock()
+        self._thread = threading.local()  # .stats: this thread's last encode
         self._dims_checked = False
+
+    @property
+    def last_stats(self) -> EncodeStats:
+        """What this thread's last ``encode`` did (threads encoding at once each see theirs)."""
+        stats: EncodeStats = getattr(self._thread, "stats", _NO_STATS)
+        return stats
 
     # --- identity ------------------------------------------------------------------------
     @property
@@ -214,10 +225,9 @@ class Embedder:
             raise InputError(f"kind must be one of {list(KINDS)}, got {kind!r}")
         self._check_dims()
         prompt = self._prompts.get(kind, "") if prompt is None else prompt
-        with self._lock:
-            out = self._encode(
-                items, prompt, batch_size or self.batch_size, show_progress_bar, truncate
-            )
+        out = self._encode(
+            items, prompt, batch_size or self.batch_size, show_progress_bar, truncate
+        )
         return out[0] if single else out
 
     def _encode(
@@ -229,6 +239,7 @@ class Embedder:
         truncate: bool | None,
     ) -> np.ndarray:
         if not texts:
+            self._thread.stats = _NO_STATS
             return np.zeros((0, self.dim), dtype=np.float32)
         unique = list(dict.fromkeys(texts))
         # Local models: the cache holds the full vector and Matryoshka prefixes are cut from
@@ -265,7 +276,7 @@ class Embedder:
                 self._embed_missing(
                     missing, prompt, batch_size, show, keys, vectors, variant, namespace, cut
                 )
-        self.last_stats = EncodeStats(
+        self._thread.stats = EncodeStats(
             len(texts), len(unique), len(unique) - len(missing), len(missing), truncated
         )
         dims = {v.shape[0] for v in vectors.values()}

@@ -229,7 +229,7 @@ class LocalProvider(Provider):
 
     @property
     def tokenizer(self) -> Tokenizer:
-        if self._tokenizer is None:
+        if self._tokenizer is None:  # two threads may both build one: harmless
             tok_file = self.path / "tokenizer.json"
             if not tok_file.is_file():
                 raise ModelError(
@@ -322,14 +322,16 @@ class LocalProvider(Provider):
         if variant.startswith("onnx") and not installed("onnx"):
             return 0.0  # semkit[onnx] is missing: "auto" passes these paths over, unrecorded
         if variant not in self._fidelity:
-            self._fidelity[variant] = float(
-                self.artifacts.measurement(
-                    f"min_cosine:{variant}",
-                    lambda: self._fidelity_of(
-                        lambda t: self._run(variant, t, prompt="", batch_size=16)
-                    ),
-                )
-            )
+            with self._load_lock:  # measured once, whichever thread asks first
+                if variant not in self._fidelity:
+                    self._fidelity[variant] = float(
+                        self.artifacts.measurement(
+                            f"min_cosine:{variant}",
+                            lambda: self._fidelity_of(
+                                lambda t: self._run(variant, t, prompt="", batch_size=16)
+                            ),
+                        )
+                    )
         return self._fidelity[variant]
 
     def _calibration(self) -> list[str]:
