@@ -35,6 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import data_dir, report
+from semkit.embedding.local import native_bf16
 from semkit.embedding.registry import default_model_path, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,14 +67,16 @@ class TextSource:
         random.Random(seed).shuffle(self.texts)
         self.i = 0
 
-    def take(self, n: int) -> list[str]:
-        out = []
+    def take(self, n: int) -> tuple[list[str], list[str]]:
+        """``n`` texts to send, and the sentences they were made from (for token counts)."""
+        out, bases = [], []
         for _ in range(n):
             text = self.texts[self.i % len(self.texts)]
             cycle = self.i // len(self.texts)
             out.append(text if cycle == 0 else f"{text} ({cycle})")
+            bases.append(text)
             self.i += 1
-        return out
+        return out, bases
 
 
 class Server:
@@ -95,7 +98,8 @@ class Server:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited; see {log}")
+                tail = log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"{self.name} exited:\n{tail}")
             try:
                 if httpx.get(self.url + self.health, timeout=2).status_code == 200:
                     return
@@ -128,6 +132,7 @@ async def load(
     rng = random.Random(seed)
     latencies: list[float] = []
     counts = {"texts": 0, "tokens": 0, "errors": 0}
+    first_error: list[str] = []
     warm_until = time.perf_counter() + 1.0
     stop = warm_until + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -135,18 +140,19 @@ async def load(
 
         async def client() -> None:
             while (now := time.perf_counter()) < stop:
-                texts = source.take(rng.randint(1, 16))
+                texts, bases = source.take(rng.randint(1, 16))
                 body = {"model": model, "input": texts, "encoding_format": "base64"}
                 t0 = time.perf_counter()
                 answer = await http.post("/v1/embeddings", json=body)
                 t1 = time.perf_counter()
-                if answer.status_code != 200 or answer.content.count(b'"embedding"') != len(texts):
+                if answer.status_code != 200 or len(answer.json()["data"]) != len(texts):
                     counts["errors"] += 1
+                    first_error.append(f"{answer.status_code} {answer.text[:200]}")
                     continue
                 if now >= warm_until and t1 <= stop:
                     latencies.append(t1 - t0)
                     counts["texts"] += len(texts)
-                    counts["tokens"] += sum(tokens_of[t.rsplit(" (", 1)[0]] for t in texts)
+                    counts["tokens"] += sum(tokens_of[t] for t in bases)
 
         await asyncio.gather(*(client() for _ in range(clients)))
     lat = np.asarray(latencies) * 1e3
@@ -157,7 +163,38 @@ async def load(
         "p95_ms": float(np.percentile(lat, 95)) if len(lat) else float("nan"),
         "requests": len(lat),
         "errors": counts["errors"],
+        "first_error": first_error[0] if first_error else None,
     }
+
+
+def model_ceiling(texts: list[str], seconds: float) -> dict[str, float]:
+    """Texts/s of the model alone, in this process with the servers stopped: what no
+    server can beat. Requests of 1-16 texts one at a time (the naive server's work), and
+    128 texts at a time, length-sorted into batches of 32 (a batching server's best case),
+    per inference path."""
+    provider = resolve("default")
+    rng = random.Random(0)
+    out: dict[str, float] = {}
+    for variant, sizes in (
+        ("torch", "requests"),
+        ("onnx", "requests"),
+        ("torch", "batches"),
+        ("onnx", "batches"),
+        ("onnx-int8", "batches"),
+    ):
+        source = TextSource(texts, seed=1)
+        provider.embed(source.take(16)[0], prompt="", dims=None, batch_size=16, variant=variant)
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            if sizes == "requests":
+                n = rng.randint(1, 16)
+                batch = source.take(n)[0]
+            else:
+                batch = source.take(128)[0]
+            provider.embed(batch, prompt="", dims=None, batch_size=32, variant=variant)
+            done += len(batch)
+        out[f"{variant} {sizes}"] = done / (time.perf_counter() - start)
+    return out
 
 
 def main() -> None:
@@ -166,7 +203,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--infinity", default=str(ROOT / ".venv-infinity/bin/infinity_emb"))
-    parser.add_argument("--servers", default="semkit,infinity,infinity-bf16,naive")
+    parser.add_argument("--servers", default="semkit,semkit-int8,infinity,infinity-bf16,naive")
     parser.add_argument("--name", default="serve")
     args = parser.parse_args()
     model_dir = str(default_model_path())
@@ -177,29 +214,38 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="semkit-bench-serve-"))
     servers: list[Server] = []
     notes: list[str] = []
-    if "semkit" in wanted:
+    for name, port, extra in (
+        ("semkit", 8711, []),
+        ("semkit-int8", 8715, ["--backend", "onnx-int8"]),
+    ):
+        if name not in wanted:
+            continue
         servers.append(
             Server(
-                "semkit serve",
+                "semkit serve" + (" --backend onnx-int8" if extra else ""),
                 [
                     PY,
                     "-m",
                     "semkit.cli.main",
                     "serve",
                     "--db",
-                    str(work / "db"),
+                    str(work / name),
                     "--port",
-                    "8711",
+                    str(port),
                     "--log-level",
                     "warning",
+                    *extra,
                 ],
-                8711,
+                port,
                 "/ready",
-                {"SEMKIT_CACHE_DIR": str(work / "cache")},
+                {"SEMKIT_CACHE_DIR": str(work / f"cache-{name}")},
             )
         )
     for name, port, dtype in (("infinity", 8712, "auto"), ("infinity-bf16", 8714, "bfloat16")):
         if name not in wanted:
+            continue
+        if dtype == "bfloat16" and not native_bf16():
+            notes.append(f"{name} left out: this CPU has no native bf16 (it would be emulated)")
             continue
         if not Path(args.infinity).exists():
             notes.append(f"{name} left out: no {args.infinity} (make bench-serve-venv)")
@@ -222,6 +268,8 @@ def main() -> None:
                     "cpu",
                     "--dtype",
                     dtype,
+                    "--url-prefix",
+                    "/v1",
                     "--log-level",
                     "warning",
                 ],
@@ -244,15 +292,16 @@ def main() -> None:
     best: dict[tuple[str, int], dict[str, Any]] = {}
     try:
         for server in servers:
-            server.start(work / f"{server.name.split()[0]}.log")
+            server.start(work / f"{server.port}.log")
             # warm every server the same way: a few requests of every size
             with httpx.Client(base_url=server.url, timeout=120) as http:
                 for n in (1, 4, 16, 16):
                     http.post(
                         "/v1/embeddings",
                         json={"model": "all-MiniLM-L6-v2", "input": ["warm up " * 3] * n},
-                    )
-        sources = {s.name: TextSource(texts, seed=i) for i, s in enumerate(servers)}
+                    ).raise_for_status()
+        # every server gets the same texts in the same requests
+        sources = {s.name: TextSource(texts, seed=0) for s in servers}
         for r in range(args.rounds):
             for clients in levels:
                 for server in servers:
@@ -273,6 +322,8 @@ def main() -> None:
                         f"  p95 {result['p95_ms']:6.1f} ms  errors {result['errors']}",
                         flush=True,
                     )
+                    if result["first_error"]:
+                        print(f"  first error: {result['first_error']}", flush=True)
                     key = (server.name, clients)
                     if key not in best or result["texts_per_s"] > best[key]["texts_per_s"]:
                         best[key] = result
@@ -280,12 +331,20 @@ def main() -> None:
         for server in servers:
             server.stop()
         shutil.rmtree(work, ignore_errors=True)
+    try:
+        ceiling = model_ceiling(texts, args.seconds / 2)
+    except Exception as exc:  # the server figures above still count
+        print(f"model alone: not measured: {exc!r}", flush=True)
+        ceiling = {}
+    print("model alone:", ceiling, flush=True)
     rows = []
     for clients in levels:
         naive = best.get(("naive FastAPI + sentence-transformers", clients))
         for server in servers:
             b = best[(server.name, clients)]
-            ratio = b["texts_per_s"] / naive["texts_per_s"] if naive else None
+            ratio = (
+                b["texts_per_s"] / naive["texts_per_s"] if naive and naive["texts_per_s"] else None
+            )
             rows.append(
                 [
                     server.name,
@@ -307,14 +366,22 @@ def main() -> None:
             f"Each run: {args.seconds:.0f} s of requests after 1 s of warm-up; servers alternate, "
             f"{args.rounds} rounds, best round kept. Client: one asyncio process on the same "
             "machine (it shares the 2 cores with the server), base64 vectors.",
-            "semkit serve: defaults (dynamic batching, backend auto, cache on; every text new).",
+            "semkit serve: defaults (dynamic batching, backend auto, cache on; every text new); "
+            "with --backend onnx-int8 it trades fidelity (min cosine to fp32 0.997 here, below "
+            "the 0.9999 that auto keeps) for speed.",
             "infinity-emb 0.0.78: v2 --engine torch --device cpu (its defaults: dynamic batching, "
-            "batch size 32, fp32), and the same with --dtype bfloat16 (this CPU computes bf16 "
-            "natively); telemetry off (DO_NOT_TRACK=1), from its own venv.",
+            "batch size 32, fp32; with bf16 in hardware also --dtype bfloat16); telemetry off "
+            "(DO_NOT_TRACK=1), from its own venv. Its ONNX engine (optimum) needs an .onnx file "
+            "in the model directory, which the shipped model has none of.",
             "naive: bench/naive_server.py, sentence-transformers encode per request, one at a time.",
+            "The model alone, in one process without HTTP (texts/s; the ceiling of any server "
+            "here): " + ", ".join(f"{k} {v:.0f}" for k, v in ceiling.items()) + ".",
             *notes,
         ],
-        extra={"results": {f"{k[0]}|{k[1]}": v for k, v in best.items()}},
+        extra={
+            "results": {f"{k[0]}|{k[1]}": v for k, v in best.items()},
+            "model_alone": ceiling,
+        },
     )
 
 
