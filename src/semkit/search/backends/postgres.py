@@ -60,6 +60,7 @@ T = TypeVar("T")
 ITERATIVE_SCAN = "relaxed_order"  # pgvector >= 0.8: keep scanning the graph under filters
 MAX_SCAN_TUPLES = 40_000  # how far an iterative scan goes before the exact fall-back
 EXACT_FILTER_MAX = 2_000  # filters matching at most this many documents skip the graph
+_SAMPLE_PAGES = 32  # pages of documents sampled to tell a broad filter from a tight one
 WRITE_RETRIES = 5  # a deadlock between concurrent writers is retried this often
 EF_SEARCH_MAX = 1000  # pgvector's limit; iterative scans go deeper when LIMIT needs more
 _FIRST_FETCH = 3  # chunks fetched per wanted document in the first round (chunked texts)
@@ -89,9 +90,10 @@ def display_url(url: str) -> str:
 
 class PostgresBackend(Backend):
     name = "postgresql"
-    # pgvector's own defaults (a sparser graph than SQLite's FAISS default, quicker to
-    # build: 410 s at 1M here); recall at 1M needs a wider ef (bench/results/postgres_*.md)
-    default_hnsw: ClassVar[dict[str, int]] = {"m": 16, "ef_construction": 64}
+    # chosen by measurement (bench/results/postgres_graphs_*.md): pgvector's own 16/64
+    # graph reached recall@10 0.87 at 1M with ef_search 64; the wider build and search
+    # beams buy recall with a 2.3x longer build and ~1 ms more per query
+    default_hnsw: ClassVar[dict[str, int]] = {"m": 16, "ef_construction": 128, "ef_search": 100}
     vector_types = ("vector", "halfvec")
 
     def __init__(self, url: str, *, create: bool = True, timeout: float = 30.0) -> None:
@@ -547,18 +549,29 @@ class PostgresCollection(CollectionStore):
 
     def _small_match(self, filter_sql: str, params: list[Any]) -> list[int] | None:
         """The keys of the documents a filter matches if there are at most
-        ``EXACT_FILTER_MAX`` of them, else None. The scan stops at the first key past the
-        limit, so a broad filter costs little; a tight one costs a scan of the documents,
-        which the exact search over them would need anyway. Under a tight filter the
-        graph's iterative scan meets few matches and not always the nearest ones."""
-        rows = (
-            self._conn()
-            .execute(
-                f"SELECT d.key FROM {self.docs} d WHERE {filter_sql} LIMIT {EXACT_FILTER_MAX + 1}",
-                params,
-            )
-            .fetchall()
+        ``EXACT_FILTER_MAX`` of them, else None. Under a tight filter the graph's
+        iterative scan meets few matches and not always the nearest ones.
+
+        A sample of the documents table (``_SAMPLE_PAGES`` pages) first estimates the
+        matches, so a broad filter costs little; below twice the limit, a scan that stops
+        at the first key past the limit decides (it costs a scan of the documents under a
+        tight filter, which the exact search needs anyway)."""
+        conn = self._conn()
+        share = (
+            f"least(100, {100 * _SAMPLE_PAGES}.0 / greatest(1, pg_relation_size("
+            f"'{self.docs}'::regclass) / current_setting('block_size')::int))"
         )
+        estimate = conn.execute(
+            f"SELECT count(*) FILTER (WHERE {filter_sql}) * 100.0 / {share} "
+            f"FROM {self.docs} d TABLESAMPLE SYSTEM ({share})",
+            params,
+        ).fetchone()[0]
+        if estimate > 2 * EXACT_FILTER_MAX:
+            return None
+        rows = conn.execute(
+            f"SELECT d.key FROM {self.docs} d WHERE {filter_sql} LIMIT {EXACT_FILTER_MAX + 1}",
+            params,
+        ).fetchall()
         return None if len(rows) > EXACT_FILTER_MAX else [r[0] for r in rows]
 
     def _approximate(
