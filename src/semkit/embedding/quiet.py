@@ -13,6 +13,7 @@ in two threads could leave the process redirected or with every warning ignored.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -108,7 +109,7 @@ def _go_quiet() -> list[Callable[[], None]]:
     for name in ("stdout", "stderr"):
         router = _Router(getattr(sys, name))
         setattr(sys, name, router)
-        undo.append(lambda name=name, router=router: _restore_stream(name, router))
+        undo.append(functools.partial(_restore_stream, name, router))
     warnings.filters.insert(0, _FILTER)  # type: ignore[attr-defined]
     warnings._filters_mutated()  # type: ignore[attr-defined]
     undo.append(_remove_filter)
