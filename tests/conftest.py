@@ -13,11 +13,17 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 DATA = Path(__file__).parent / "data"
 
 
+# Tests run the reference path (sentence-transformers' fp32 encode): they are about what
+# semkit does, not how fast; tests/embedding/test_backends.py calibrates "auto" itself.
+REFERENCE_BACKEND = "torch"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def shared_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """ONNX exports and fidelity measurements: built once per test run, like once per machine."""
     path = tmp_path_factory.mktemp("artifacts")
     os.environ["SEMKIT_ARTIFACTS_DIR"] = str(path)
+    os.environ["SEMKIT_BACKEND"] = REFERENCE_BACKEND
     return path
 
 
@@ -26,8 +32,9 @@ def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point semkit's user-level state at a temp dir so tests never share or leak state."""
     monkeypatch.setenv("SEMKIT_CACHE_DIR", str(tmp_path / "user-cache"))
     monkeypatch.setenv("SEMKIT_CONFIG", str(tmp_path / "config.toml"))
-    for var in ("SEMKIT_MODEL", "SEMKIT_BACKEND", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+    for var in ("SEMKIT_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SEMKIT_BACKEND", REFERENCE_BACKEND)
     return tmp_path
 
 

@@ -61,8 +61,9 @@ SETTINGS: tuple[Setting, ...] = (
         "auto",
         str,
         "SEMKIT_BACKEND",
-        "Local inference path: auto, torch (fp32), torch-bf16, onnx (fp32), onnx-int8. 'auto' "
-        "picks the fastest path whose vectors keep min_fidelity to fp32 on this machine.",
+        "Local inference path: auto, sentence-transformers (its encode at its defaults), torch "
+        "(fp32), torch-bf16, onnx (fp32), onnx-int8. 'auto' picks the fastest path here whose "
+        "vectors keep min_fidelity to fp32 (`semkit models calibrate` shows why).",
     ),
     Setting(
         "min_fidelity",
@@ -71,6 +72,14 @@ SETTINGS: tuple[Setting, ...] = (
         "SEMKIT_MIN_FIDELITY",
         "Least min-cosine to fp32 (on semkit's calibration sample) a path needs for 'auto' to "
         "use it. 0.9999 keeps vectors equal to sentence-transformers'; 0.995 allows int8.",
+    ),
+    Setting(
+        "calibration_sample",
+        "",
+        str,
+        "SEMKIT_CALIBRATION_SAMPLE",
+        "Text file (one text a line) the inference paths are measured on for 'auto'; empty: "
+        "semkit's own sample. Your own texts make the fidelity figure speak for them.",
     ),
     Setting(
         "data_dir",

@@ -106,7 +106,6 @@ def test_vectors_without_texts_cluster_without_keywords():
 
 
 def test_clusters_written_back_to_the_collection(tmp_path, topics, monkeypatch):
-    monkeypatch.setenv("SEMKIT_BACKEND", "torch")  # the reference path (see conftest)
     with semkit.open(tmp_path / "db") as db:
         coll = db.collection("docs")
         coll.add(

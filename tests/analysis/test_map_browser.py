@@ -12,26 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from browser import launch, needs_chromium
 from semkit.analysis.corpus import from_texts
 from semkit.analysis.plot import draw_map
 from semkit.analysis.project import project
 
-CHROMIUM = Path("/usr/bin/chromium")
 CORPUS = Path(__file__).parents[2] / "examples" / "data" / "corpus.jsonl"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -55,7 +43,7 @@ def test_the_html_map_renders_points_legend_and_hover(html_map, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 850})
             errors: list[str] = []

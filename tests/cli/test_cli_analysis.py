@@ -13,12 +13,6 @@ from semkit.cli.main import main
 TOPICS = Path(__file__).parents[1] / "data" / "topics.jsonl"
 
 
-@pytest.fixture(autouse=True)
-def reference_backend(monkeypatch):
-    """The reference inference path: these tests are about analysis, not inference speed."""
-    monkeypatch.setenv("SEMKIT_BACKEND", "torch")
-
-
 def run(capsys, *argv):
     code = main([str(a) for a in argv])
     captured = capsys.readouterr()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,6 +106,29 @@ def test_models_lists_the_bundled_default(capsys):
     code, out, _ = run(capsys, "models", "--json")
     rows = json.loads(out)
     assert code == 0 and rows[0]["spec"] == "default" and rows[0]["dim"] == 384
+
+
+def test_models_calibrate_measures_and_reports_the_choice(capsys, monkeypatch, tmp_path):
+    sample = tmp_path / "sample.txt"
+    lines = (Path(__file__).parents[1] / "data" / "sentences.txt").read_text().splitlines()
+    sample.write_text("\n".join([line for line in lines if line][:16]) + "\n")
+    monkeypatch.setenv("SEMKIT_CALIBRATION_SAMPLE", str(sample))  # small: a quick calibration
+    code, out, _ = run(capsys, "models", "calibrate", "--json")
+    assert code == 0
+    report = json.loads(out)
+    paths = {r["path"]: r for r in report["paths"]}
+    assert report["calibrated"] and paths["sentence-transformers"]["texts_per_s"] > 0
+    assert report["chosen"]["bulk"] in paths and report["why"]["bulk"]
+    assert report["environment"]["sample"] and report["environment"]["cpu"]
+    code, out, _ = run(capsys, "models", "--json")
+    assert json.loads(out)[0]["inference"]["chosen"] == report["chosen"]
+    code, out, _ = run(capsys, "models")
+    assert code == 0 and f"default: auto uses {report['chosen']['bulk']}:" in out
+    monkeypatch.setenv("SEMKIT_CALIBRATION_SAMPLE", str(tmp_path / "missing.txt"))
+    code, _, err = run(capsys, "models", "calibrate")
+    assert code == 2 and err.startswith("semkit: error: cannot read the calibration sample")
+    code, _, err = run(capsys, "models", "calibrate", "--model", "openai:text-embedding-3-small")
+    assert code == 2 and "not a local model" in err
 
 
 def test_cache_stats_and_clear(capsys):

@@ -247,3 +247,32 @@ def test_a_refused_write_writes_nothing(db):
     assert (report.written, report.metadata_only) == (1, 1)
     assert coll.get(ids=["a"])[0].metadata == {"v": 2}
     assert coll.search("gamma", k=1)[0].id == "c"
+
+
+def test_chunks_of_a_document_and_a_version_that_every_write_changes(db):
+    coll = db.collection("docs", model="hashing:64", chunking={"max_tokens": 16, "overlap": 4})
+    text = " ".join(f"word{i}" for i in range(60))
+    versions = [coll.version()]
+    coll.add([text, "short one"], ids=["long", "short"], metadatas=[{"n": 1}, {"n": 2}])
+    versions.append(coll.version())
+    chunks = coll.chunks("long")
+    assert len(chunks) > 3
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert all(c.text == text[c.start : c.end] for c in chunks)
+    assert chunks[0].start == 0 and chunks[-1].end == len(text)
+    assert [(c.text, c.start, c.end) for c in coll.chunks("short")] == [("short one", 0, 9)]
+    with pytest.raises(semkit.NotFoundError, match="nope"):
+        coll.chunks("nope")
+
+    assert coll.version() == versions[-1]  # reads change nothing
+    coll.upsert(["short one"], ids=["short"], metadatas=[{"n": 3}])  # metadata only
+    versions.append(coll.version())
+    coll.delete(ids=["short"])
+    versions.append(coll.version())
+    coll.add(["short one"], ids=["short"], metadatas=[{"n": 2}])  # back as it was
+    versions.append(coll.version())
+    assert len(set(versions)) == len(versions)
+    db.drop("docs")
+    again = db.collection("docs", model="hashing:64")
+    again.add([text, "short one"], ids=["long", "short"], metadatas=[{"n": 1}, {"n": 2}])
+    assert again.version() not in versions

@@ -49,7 +49,6 @@ def test_finetune_errors_are_one_line(tmp_path, capsys):
 
 
 def test_reindex_a_collection_with_the_tuned_model(tuned, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("SEMKIT_BACKEND", "torch")
     db_path = tmp_path / "db"
     texts = [line for line in (DATA / "sentences.txt").read_text().splitlines() if line][:8]
     with semkit.open(db_path) as db:

@@ -121,7 +121,7 @@ def cluster(
         if k is not None:
             raise InputError("HDBSCAN chooses the number of clusters itself; leave k out")
         labels = hdbscan_labels(unit, min_cluster_size, min_samples)
-    labels = _by_size(labels)
+    labels = by_size(labels)
     keywords = ctfidf_keywords(corpus.texts, labels, n_keywords)
     reps = representatives(unit, labels, n_representatives)
     clusters = [
@@ -219,7 +219,7 @@ def _check_range(k_range: Sequence[int]) -> tuple[int, int]:
     return int(k_range[0]), int(k_range[1])
 
 
-def _by_size(labels: np.ndarray) -> np.ndarray:
+def by_size(labels: np.ndarray) -> np.ndarray:
     """Renumber clusters 0, 1, ... by size, largest first (ties: first member first)."""
     labels = np.asarray(labels, dtype=np.int64)
     real = sorted(

@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from semkit.cli.common import DimsOpt, JsonOpt, err, out, print_json, progress_wanted, table
+from semkit.cli.common import (
+    DimsOpt,
+    JsonOpt,
+    RayCpusOpt,
+    RayOpt,
+    RayWorkersOpt,
+    err,
+    out,
+    print_json,
+    progress_wanted,
+    table,
+)
 from semkit.config import describe
 from semkit.errors import InputError
 
@@ -132,14 +143,37 @@ def add(
         ),
     ] = False,
     db: DbOpt = None,
+    ray: RayOpt = None,
+    ray_workers: RayWorkersOpt = None,
+    ray_cpus: RayCpusOpt = 1.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Add records and documents from files and folders; re-running embeds only what is new
-    or changed (resumable) and syncs folders. Exit code 1 if a document could not be read."""
+    or changed (resumable) and syncs folders. Exit code 1 if a document could not be read.
+    With --ray, .jsonl/.parquet records are embedded on a Ray cluster."""
     from semkit.cli.documents import add_files, is_document_input, summary_line
     from semkit.text.io import read_records
 
     documents = [p for p in paths if is_document_input(p)]
+    if ray is not None and documents:
+        raise InputError(
+            f"--ray adds .jsonl and .parquet records; add documents such as {documents[0]} "
+            f"without --ray"
+        )
+
+    def records_of(path: Path, progress: Callable[[int], None]) -> Any:
+        if ray is None:
+            return coll.add_records(read_records(path, field, id_field), progress=progress)
+        from semkit.distributed import RayOptions, add_file
+
+        return add_file(
+            coll,
+            path,
+            text_field=field,
+            id_field=id_field,
+            options=RayOptions(address=ray, workers=ray_workers, cpus_per_worker=ray_cpus),
+            progress=progress,
+        )
 
     options: dict[str, Any] = {}
     if model is not None:
@@ -155,10 +189,7 @@ def add(
         try:
             with _progress("adding to", collection, None) as (progress, task):
                 reports = [
-                    coll.add_records(
-                        read_records(path, field, id_field),
-                        progress=lambda n: progress.advance(task, n),
-                    )
+                    records_of(path, lambda n: progress.advance(task, n))
                     for path in paths
                     if path not in documents
                 ]

@@ -49,12 +49,34 @@ BackendOpt = Annotated[
         "--backend",
         help=(
             "Local inference path: auto (the fastest path here whose vectors keep "
-            "$SEMKIT_MIN_FIDELITY, default 0.9999, min cosine to fp32), torch (fp32), "
-            f"torch-bf16, onnx (fp32), onnx-int8. Default: {describe('backend')}."
+            "$SEMKIT_MIN_FIDELITY, default 0.9999, min cosine to fp32), sentence-transformers "
+            "(its encode at its defaults), torch (fp32), torch-bf16, onnx (fp32), onnx-int8. "
+            f"Default: {describe('backend')}."
         ),
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        help=(
+            "Run on a Ray cluster (pip install 'semkit[ray]'): 'auto' (the running cluster, "
+            "RAY_ADDRESS), 'local' (start one on this machine), or host:port / ray://host:port."
+        ),
+        show_default=False,
+    ),
+]
+RayWorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--ray-workers", min=1, help="Embedding workers on Ray (default: one per --ray-cpus CPUs)."
+    ),
+]
+RayCpusOpt = Annotated[
+    float, typer.Option("--ray-cpus", min=0.1, help="CPUs each Ray worker takes.")
+]
 
 
 def _default(o: Any) -> Any:

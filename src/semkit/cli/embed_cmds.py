@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -16,6 +16,9 @@ from semkit.cli.common import (
     DimsOpt,
     JsonOpt,
     ModelOpt,
+    RayCpusOpt,
+    RayOpt,
+    RayWorkersOpt,
     embedder,
     print_json,
     progress_wanted,
@@ -27,21 +30,28 @@ from semkit.extras import require
 OUTPUT_FORMATS = (".npy", ".jsonl", ".parquet")
 
 
-def _gather(texts: list[str], input_path: Path | None, field: str | None) -> list[str]:
-    from semkit.text.io import read_texts
+def _gather(
+    texts: list[str], input_path: Path | None, field: str | None, id_field: str | None = None
+) -> tuple[list[str], list[str | None]]:
+    """The texts to embed and their ids (None where the input gives none)."""
+    from semkit.text.io import read_records
 
     if input_path is not None:
         if texts:
             raise InputError("give texts as arguments or with --input, not both")
-        return read_texts(input_path, field)
+        records = list(read_records(input_path, field, id_field))
+        return [r.text for r in records], [r.id for r in records]
+    if id_field is not None:
+        raise InputError("--id-field applies to --input files")
     if texts == ["-"] or (not texts and not sys.stdin.isatty()):
-        return read_texts("-")
+        records = list(read_records("-"))
+        return [r.text for r in records], [r.id for r in records]
     if not texts:
         raise InputError("no texts: pass them as arguments, with --input FILE, or on stdin")
-    return texts
+    return texts, [None] * len(texts)
 
 
-def _write(path: Path | None, texts: list[str], vectors: np.ndarray) -> None:
+def _write(path: Path | None, texts: list[str], vectors: np.ndarray, ids: list[str | None]) -> None:
     if path is None:
         for text, vec in zip(texts, vectors, strict=True):
             sys.stdout.write(
@@ -60,13 +70,17 @@ def _write(path: Path | None, texts: list[str], vectors: np.ndarray) -> None:
                     json.dumps({"text": text, "embedding": vec.tolist()}, ensure_ascii=False) + "\n"
                 )
     elif suffix == ".parquet":
-        pa = require("pyarrow", "parquet", "writing .parquet files")
+        require("pyarrow", "parquet", "writing .parquet files")
         import pyarrow.parquet as pq
 
-        emb = pa.FixedSizeListArray.from_arrays(
-            pa.array(vectors.reshape(-1), pa.float32()), vectors.shape[1]
-        )
-        pq.write_table(pa.table({"text": texts, "embedding": emb}), tmp)
+        from semkit.search.ingest import auto_id
+        from semkit.text.io import vectors_table
+
+        # Every row gets an id: the input's, else the one a collection derives from the text.
+        full_ids = [
+            i if i is not None else auto_id(t, None) for i, t in zip(ids, texts, strict=True)
+        ]
+        pq.write_table(vectors_table(full_ids, texts, vectors), tmp)
     else:
         raise InputError(
             f"unsupported output format '{suffix}'; use one of {', '.join(OUTPUT_FORMATS)}"
@@ -90,6 +104,16 @@ def embed(
         str | None,
         typer.Option("--field", help="Text field of .jsonl/.csv/.parquet input (default: text)."),
     ] = None,
+    id_field: Annotated[
+        str | None,
+        typer.Option(
+            "--id-field",
+            help=(
+                "Id field of the input (default: id if present); Parquet output has an id "
+                "column: this, else an id derived from the text."
+            ),
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -107,9 +131,31 @@ def embed(
         int | None, typer.Option("--batch-size", min=1, help="Texts per model batch.")
     ] = None,
     backend: BackendOpt = None,
+    ray: RayOpt = None,
+    ray_workers: RayWorkersOpt = None,
+    ray_cpus: RayCpusOpt = 1.0,
 ) -> None:
     """Embed texts and write their vectors (cached: a text is never embedded twice)."""
-    items = _gather(texts or [], input_path, field)
+    if ray is not None:
+        from semkit.distributed.pipeline import RayOptions
+
+        if texts:
+            raise InputError("--ray embeds an --input file; give no texts as arguments")
+        _embed_on_ray(
+            input_path,
+            output,
+            model=model,
+            dims=dims,
+            backend=backend,
+            kind=kind,
+            text_field=field,
+            id_field=id_field,
+            options=RayOptions(
+                address=ray, workers=ray_workers, cpus_per_worker=ray_cpus, batch_size=batch_size
+            ),
+        )
+        return
+    items, ids = _gather(texts or [], input_path, field, id_field)
     if not items:
         raise InputError("the input holds no texts")
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
@@ -123,7 +169,7 @@ def embed(
         batch_size=batch_size,
         show_progress_bar=progress_wanted(),
     )
-    _write(output, items, vectors)
+    _write(output, items, vectors, ids)
     if output is not None:
         s = emb.last_stats
         from semkit.cli.common import err
@@ -132,6 +178,26 @@ def embed(
             f"wrote {len(items)} vectors of dimension {vectors.shape[1]} to {output} "
             f"({s.embedded} embedded, {s.cached} from cache)"
         )
+
+
+def _embed_on_ray(input_path: Path | None, output: Path | None, **options: Any) -> None:
+    from semkit.cli.collections import _progress
+    from semkit.cli.common import err
+    from semkit.distributed import embed_file
+
+    if input_path is None or output is None:
+        raise InputError(
+            "--ray embeds an --input file (.jsonl or .parquet) into --out FILE.parquet"
+        )
+    with _progress("embedding", str(input_path), None) as (progress, task):
+        report = embed_file(
+            input_path, output, progress=lambda n: progress.advance(task, n), **options
+        )
+    err.print(
+        f"wrote {report.rows} vectors of dimension {report.dim} to {output} on Ray "
+        f"({report.workers} workers; {report.embedded} embedded, "
+        f"{report.rows - report.embedded} from cache or repeated; {report.seconds:.1f} s)"
+    )
 
 
 def similarity(

@@ -35,7 +35,7 @@ app = typer.Typer(
 app.command()(embed_cmds.embed)
 app.command()(embed_cmds.similarity)
 app.command()(embed_cmds.analogy)
-app.command()(models_cmds.models)
+app.add_typer(models_cmds.models_app, name="models")
 app.command("config")(models_cmds.config_show)
 app.command()(collections.add)
 app.command()(collections.search)

@@ -1,20 +1,30 @@
-"""`semkit models`, `semkit cache stats|clear`, `semkit config`."""
+"""`semkit models [calibrate]`, `semkit cache stats|clear`, `semkit config`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from semkit.cli.common import JsonOpt, out, print_json, table
+from semkit.cli.common import JsonOpt, ModelOpt, out, print_json, table
 
 cache_app = typer.Typer(
     help="Inspect or clear the persistent embedding cache.", no_args_is_help=True
 )
 
 
-def models(as_json: JsonOpt = False) -> None:
-    """Models usable here without a download, with dimension, token limit and source."""
+models_app = typer.Typer(
+    help="Models usable here, and the inference path semkit measured for each on this machine.",
+    invoke_without_command=True,
+)
+
+
+@models_app.callback()
+def models(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Models usable here without a download (dimension, token limit, source) and, for
+    local ones, the inference path 'auto' chose on this machine and why."""
+    if ctx.invoked_subcommand is not None:
+        return
     from semkit.embedding import available_models
 
     rows = available_models()
@@ -25,6 +35,78 @@ def models(as_json: JsonOpt = False) -> None:
         ["model", "dim", "max tokens", "source"],
         [[r["spec"], r["dim"], r["max_tokens"], r["source"]] for r in rows],
     )
+    for row in rows:
+        if "inference" in row:
+            out.print(f"{row['spec']}: {_summary(row['inference'])}")
+
+
+def _summary(report: dict[str, Any]) -> str:
+    if not report.get("calibrated"):
+        return (
+            f"inference paths not measured on this machine ({report['environment']['cpu']}) "
+            "yet: measured on first use, or run `semkit models calibrate`"
+        )
+    why = report["why"]
+    load = " (taken under load: measured again on next use)" if report["under_load"] else ""
+    return (
+        f"auto uses {why['bulk']}; for queries {why['queries']} "
+        f"[{report['environment']['cpu']}, {report['measured_at']}{load}]"
+    )
+
+
+@models_app.command("calibrate")
+def calibrate(model: ModelOpt = None, as_json: JsonOpt = False) -> None:
+    """Measure every local inference path on this machine again (fidelity to fp32,
+    throughput, latency), record it, and show what 'auto' now chooses and why. Run it
+    on a quiet machine: timings taken while other processes use the CPU are discarded."""
+    from semkit.embedding import resolve
+    from semkit.embedding.local import LocalProvider
+    from semkit.errors import ConfigError
+
+    provider = resolve(model)
+    if not isinstance(provider, LocalProvider):
+        raise ConfigError(
+            f"{provider.model_id} is not a local model: only local models have inference "
+            "paths to calibrate"
+        )
+    provider.profile(remeasure=True)
+    report = provider.calibration_report()
+    if as_json:
+        print_json(report)
+        return
+    base = next(r for r in report["paths"] if r["path"] == "sentence-transformers")
+    table(
+        [
+            "path",
+            "min cosine",
+            "texts/s",
+            "vs sentence-transformers",
+            "one core busy",
+            "single text ms",
+            "auto",
+        ],
+        [
+            [
+                r["path"],
+                r["min_cosine"],
+                f"{r['texts_per_s']:.1f}" if r["texts_per_s"] else "",
+                f"{r['texts_per_s'] / base['texts_per_s']:.2f}x" if r["texts_per_s"] else "",
+                f"{r['loaded_texts_per_s']:.1f}" if r["texts_per_s"] else "",
+                f"{r['latency_ms']:.2f}" if r["texts_per_s"] else "",
+                "usable" if r["usable"] else r["reason"],
+            ]
+            for r in report["paths"]
+        ],
+        title=f"{report['model_id']} on {report['environment']['cpu']}",
+    )
+    load = report["load"]
+    out.print(
+        f"{load['discarded']} of {load['timings']} timings discarded (other processes used "
+        f"up to {load['others_max']:.2f} cores)"
+        + ("; too few quiet timings: measured again on next use" if report["under_load"] else "")
+    )
+    out.print(f"bulk: {report['why']['bulk']}")
+    out.print(f"queries: {report['why']['queries']}")
 
 
 @cache_app.command("stats")

@@ -1,9 +1,11 @@
 """Files semkit derives from a model, kept once per machine: ``<artifacts_dir>/<fingerprint>/``.
 
-ONNX exports, int8 quantisations and fidelity measurements of the faster inference
-paths. ``manifest.json`` (versioned, written atomically) records each file's SHA-256
-and each measurement; a file that does not match its manifest is rebuilt, never
-loaded. Two processes building the same file at once each write a temporary file
+ONNX exports, int8 quantisations and the measurements of the inference paths.
+``manifest.json`` (versioned, written atomically) records each file's SHA-256 and the
+measurements, kept per *environment* (CPU, library versions, ...; see
+``calibration.environment``): measurements taken elsewhere are not used here, and a
+shared cache directory keeps each machine's own. A file that does not match its
+manifest is rebuilt, never loaded. Two processes building the same file at once each write a temporary file
 and rename it: the loser's work is wasted, nothing is corrupted.
 """
 
@@ -17,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from semkit.atomic import write_text
+from semkit.embedding.calibration import environment_key
 
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 
 
 def sha256_file(path: Path) -> str:
@@ -27,8 +30,10 @@ def sha256_file(path: Path) -> str:
 
 
 class ModelArtifacts:
-    def __init__(self, fingerprint: str, root: Path) -> None:
+    def __init__(self, fingerprint: str, root: Path, environment: dict[str, Any]) -> None:
         self.fingerprint = fingerprint
+        self.environment = environment
+        self._env_key = environment_key(environment)
         self.directory = root / fingerprint
         self.manifest_path = self.directory / "manifest.json"
         self._lock = threading.RLock()
@@ -38,7 +43,7 @@ class ModelArtifacts:
             "version": MANIFEST_VERSION,
             "fingerprint": self.fingerprint,
             "files": {},
-            "measurements": {},
+            "environments": {},
         }
         try:
             data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
@@ -67,24 +72,38 @@ class ModelArtifacts:
             self._write(manifest)
             return target
 
+    def _measurements(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        entry = manifest["environments"].setdefault(
+            self._env_key, {"environment": self.environment, "measurements": {}}
+        )
+        return dict(entry["measurements"])
+
     def measurement(self, key: str, measure: Callable[[], Any]) -> Any:
-        """A recorded measurement (a path's fidelity, speed, chosen nodes), taken once."""
+        """A recorded measurement (a path's fidelity, the chosen int8 nodes) for this
+        environment, taken once."""
         with self._lock:
-            manifest = self._read()
-            if key in manifest["measurements"]:
-                return manifest["measurements"][key]
+            recorded = self._measurements(self._read())
+            if key in recorded:
+                return recorded[key]
             value = measure()
-            manifest = self._read()
-            manifest["measurements"][key] = value
-            self._write(manifest)
+            self.record(key, value)
             return value
 
-    def measurements(self) -> dict[str, Any]:
-        return dict(self._read()["measurements"])
-
-    def forget(self) -> None:
-        """Drop the measurements (files stay verified by their hashes): re-measure on next use."""
+    def record(self, key: str, value: Any) -> None:
+        """Record (or replace) a measurement for this environment."""
         with self._lock:
             manifest = self._read()
-            manifest["measurements"] = {}
+            self._measurements(manifest)
+            manifest["environments"][self._env_key]["measurements"][key] = value
+            self._write(manifest)
+
+    def measurements(self) -> dict[str, Any]:
+        """This environment's measurements."""
+        return self._measurements(self._read())
+
+    def forget(self) -> None:
+        """Drop this environment's measurements (files stay, verified by their hashes)."""
+        with self._lock:
+            manifest = self._read()
+            manifest["environments"].pop(self._env_key, None)
             self._write(manifest)

@@ -5,15 +5,16 @@ dimension, token limit, prompts, tokenizer) is read from the directory's files,
 so constructing a ``LocalProvider`` imports no torch and loads no weights; the
 model itself is loaded, quietly, on the first ``embed``.
 
-Inference paths (``backend``): "torch" (fp32, sentence-transformers' own encode),
-"torch-bf16" (bf16 weights; fast where the CPU has native bf16), "onnx" (ONNX Runtime
-fp32 with fused attention: exact), "onnx-int8" (int8 where measured harmless).
-"auto" measures each path once per machine on a fixed sample
-(``semkit/data/calibration.txt``: fidelity as min cosine to fp32, throughput, single-text
-latency; kept in ``<artifacts_dir>/<fingerprint>/manifest.json``) and picks, per call,
-the fastest path that keeps min cosine >= ``min_fidelity`` (setting; default 0.9999,
-vectors equal to sentence-transformers' to four decimals; 0.995 admits int8). Measured
-here: bench/results/embedding.md.
+Inference paths (``backend``): "sentence-transformers" (its own ``encode`` at its
+defaults: fp32, batch 32), "torch" (the same at semkit's batch size), "torch-bf16" (bf16
+weights; fast where the CPU has native bf16), "onnx" (ONNX Runtime fp32 with fused
+attention: exact), "onnx-int8" (int8 where measured harmless). "auto" measures each path
+on this machine on a fixed sample (``semkit/data/calibration.txt``: fidelity as min cosine
+to fp32, throughput, single-text latency; see ``calibration`` for how, and when it is
+taken again) and picks, per call, the fastest path that keeps min cosine >=
+``min_fidelity`` (setting; default 0.9999, vectors equal to sentence-transformers' to four
+decimals; 0.995 admits int8). Kept in ``<artifacts_dir>/<fingerprint>/manifest.json``.
+Measured: bench/results/embedding*.md.
 """
 
 from __future__ import annotations
@@ -22,15 +23,16 @@ import hashlib
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from semkit.embedding import calibration
 from semkit.embedding.artifacts import ModelArtifacts
 from semkit.embedding.base import Provider
+from semkit.embedding.calibration import SENTENCE_TRANSFORMERS, native_bf16
 from semkit.embedding.quiet import quiet_libraries
 from semkit.errors import ConfigError, ModelError
 from semkit.extras import installed
@@ -50,7 +52,9 @@ _POOLING_MODES = (
 )
 
 
-BACKENDS = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8")
+BACKENDS = ("auto", SENTENCE_TRANSFORMERS, "torch", "torch-bf16", "onnx", "onnx-int8")
+EXACT = (SENTENCE_TRANSFORMERS, "torch")  # fp32 through sentence-transformers: the reference
+ST_BATCH_SIZE = 32  # sentence-transformers' encode default
 SMALL_BATCH = 8  # "auto" serves this many texts or fewer (queries) on the low-latency path
 FIDELITY_FLOOR = 0.995  # no setting may ask "auto" for less than this
 QUANTIZE_TARGET = 0.9955  # the int8 selection aims a little above the floor
@@ -62,15 +66,6 @@ log = logging.getLogger("semkit")
 def _unit(x: np.ndarray) -> np.ndarray:
     unit: np.ndarray = x / np.linalg.norm(x, axis=1, keepdims=True)
     return unit
-
-
-def native_bf16() -> bool:
-    """Whether the CPU computes bf16 in hardware (AVX-512 BF16 or AMX); else bf16 is emulated."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _read_json(path: Path) -> Any:
@@ -135,7 +130,10 @@ class LocalProvider(Provider):
         backend: str | None = None,
         artifacts_dir: str | Path | None = None,
         min_fidelity: float | None = None,
+        calibration_texts: list[str] | None = None,
     ) -> None:
+        """``calibration_texts``: the sample paths are measured on (default: the
+        ``calibration_sample`` setting, else semkit's ``semkit/data/calibration.txt``)."""
         from semkit import config
 
         self.backend = backend or str(config.get("backend"))
@@ -152,6 +150,8 @@ class LocalProvider(Provider):
         self._profile: list[dict[str, Any]] | None = None
         self._reference: np.ndarray | None = None
         self._quantization: dict[str, Any] | None = None
+        self._artifacts: ModelArtifacts | None = None
+        self._calibration_texts = list(calibration_texts) if calibration_texts else None
         self.path = Path(path).expanduser().resolve()
         if not is_model_dir(self.path):
             raise ModelError(
@@ -268,56 +268,132 @@ class LocalProvider(Provider):
     # --- inference paths ---------------------------------------------------------------
     @property
     def artifacts(self) -> ModelArtifacts:
-        return ModelArtifacts(self.fingerprint, self._artifacts_dir)
+        if self._artifacts is None:
+            env = calibration.environment(self._sample())
+            self._artifacts = ModelArtifacts(self.fingerprint, self._artifacts_dir, env)
+        return self._artifacts
 
     def variant_for(self, n_texts: int) -> str:
         """The inference path for a call embedding ``n_texts`` texts.
 
         "auto": of the paths that keep min cosine >= ``min_fidelity`` to fp32 here, the one
         with the lowest single-text latency for a few texts, the highest throughput
-        for more (both measured once on the calibration sample, see ``profile``).
+        for more (measured on this machine, see ``profile``).
         """
         if self.backend != "auto":
             return self.backend
-        usable = [v for v in self.profile() if v["usable"]]
-        if n_texts <= SMALL_BATCH:
-            return str(min(usable, key=lambda v: v["latency_ms"])["path"])
-        return str(max(usable, key=lambda v: v["texts_per_s"])["path"])
+        return calibration.choose(self.profile(), n_texts, SMALL_BATCH)
 
-    def profile(self) -> list[dict[str, Any]]:
-        """Every path's fidelity, throughput and latency on this machine (measured once)."""
-        if self._profile is None:
-            with self._load_lock:
+    def _unavailable(self, variant: str) -> str:
+        """Why ``variant`` cannot run here ("" if it can); measures its fidelity if needed."""
+        if variant.startswith("onnx") and not calibration.onnx_available():
+            return "onnxruntime is not installed (pip install 'semkit[onnx]')"
+        if variant == "torch-bf16" and not native_bf16():
+            return (
+                "this CPU has no native bf16 (avx512_bf16 or AMX): emulated, several times slower"
+            )
+        if self.fidelity(variant) <= 0:
+            return "does not run for this model"
+        return ""
+
+    def profile(self, *, remeasure: bool = False) -> list[dict[str, Any]]:
+        """Every path's fidelity, throughput and latency on this machine, and whether
+        ``auto`` may use it (and why not). Measured once per environment (see
+        ``calibration``); ``remeasure`` takes the speeds again."""
+        with self._load_lock:
+            if self._profile is None or remeasure:
                 paths = [v for v in BACKENDS if v != "auto"]
-                runnable = [
-                    v
-                    for v in paths
-                    if self.fidelity(v) > 0 and (v != "torch-bf16" or native_bf16())
-                ]
-                speeds = self.artifacts.measurement(
-                    "speeds:" + ",".join(runnable), lambda: self._speeds(runnable)
-                )
-                none = {"texts_per_s": 0.0, "latency_ms": float("inf")}
-                self._profile = [
-                    {
-                        "path": v,
-                        "min_cosine": self.fidelity(v),
-                        "usable": v in runnable and self.fidelity(v) >= self.min_fidelity,
-                        **speeds.get(v, none),
-                    }
-                    for v in paths
-                ]
-        return self._profile
+                reasons = {v: self._unavailable(v) for v in paths}
+                runnable = [v for v in paths if not reasons[v]]
+                speeds = self.measured_speeds(runnable, remeasure=remeasure)
+                self._profile = self._rows(reasons, speeds)
+                if speeds.get("unavailable") != {v: r for v, r in reasons.items() if r}:
+                    self.artifacts.record(
+                        "speeds", {**speeds, "unavailable": {v: r for v, r in reasons.items() if r}}
+                    )
+            return self._profile
+
+    def _rows(self, reasons: dict[str, str], speeds: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = []
+        for v, why_not in reasons.items():
+            cosine = self.fidelity(v) if not why_not else 0.0
+            reason = why_not or (
+                f"min cosine {cosine:.5f} < min_fidelity {self.min_fidelity:g}"
+                if cosine < self.min_fidelity
+                else ""
+            )
+            figures = speeds["paths"].get(v, {})
+            rows.append(
+                {
+                    "path": v,
+                    "min_cosine": round(cosine, 6),
+                    "usable": not reason,
+                    "reason": reason,
+                    "texts_per_s": figures.get("texts_per_s", 0.0),
+                    "loaded_texts_per_s": figures.get("loaded_texts_per_s", 0.0),
+                    "latency_ms": figures.get("latency_ms"),
+                }
+            )
+        return rows
+
+    def measured_speeds(self, paths: list[str], *, remeasure: bool = False) -> dict[str, Any]:
+        """The recorded speeds of ``paths`` here, measured (again) when there are none for
+        this environment, they were taken under load with attempts left, or asked to."""
+        recorded = self.artifacts.measurements().get("speeds")
+        if remeasure or calibration.needs_remeasuring(recorded, paths):
+            log.info("measuring the inference paths of %s on this machine", self.model_id)
+            previous = recorded if recorded and set(recorded["paths"]) == set(paths) else None
+            recorded = self._speeds(paths, None if remeasure else previous)
+            self.artifacts.record("speeds", recorded)
+        return dict(recorded or {})
+
+    def calibration_report(self, *, measure: bool = True) -> dict[str, Any]:
+        """What ``auto`` chose here and why: the environment, every path's figures, the
+        load seen while measuring. ``measure=False``: only what is recorded (no model runs)."""
+        report: dict[str, Any] = {
+            "model_id": self.model_id,
+            "fingerprint": self.fingerprint,
+            "backend": self.backend,
+            "min_fidelity": self.min_fidelity,
+            "environment": self.artifacts.environment,
+        }
+        if measure:
+            self.profile()
+        recorded = self.artifacts.measurements()
+        speeds = recorded.get("speeds")
+        if speeds is None:
+            return {**report, "calibrated": False}
+        unavailable = speeds.get("unavailable", {})
+        reasons = {
+            v: "" if v in speeds["paths"] else unavailable.get(v, "not measured here")
+            for v in BACKENDS
+            if v != "auto"
+        }
+        rows = self._rows(reasons, speeds)
+        return {
+            **report,
+            "calibrated": True,
+            "measured_at": speeds["measured_at"],
+            "under_load": speeds["under_load"],
+            "attempts": speeds["attempts"],
+            "load": {k: speeds[k] for k in ("timings", "discarded", "others_max", "kernel_ms")},
+            "paths": rows,
+            "chosen": {
+                "bulk": calibration.choose(rows, SMALL_BATCH + 1, SMALL_BATCH),
+                "queries": calibration.choose(rows, 1, SMALL_BATCH),
+            },
+            "why": calibration.explain(rows, SMALL_BATCH, self.min_fidelity),
+        }
 
     def cache_namespaces(self, variant: str) -> list[str]:
         """Where vectors of ``variant`` are cached (first) and found (all, in order)."""
-        if variant in ("", "torch", "auto") or self.fidelity(variant) >= SAME_VECTORS:
+        if variant in ("", "auto", *EXACT) or self.fidelity(variant) >= SAME_VECTORS:
             return [self.fingerprint]
         return [f"{self.fingerprint}:{variant}", self.fingerprint]
 
     def fidelity(self, variant: str) -> float:
         """Min cosine of ``variant`` to fp32 on the calibration sample (measured once)."""
-        if variant == "torch":
+        if variant in EXACT:
             return 1.0
         if variant.startswith("onnx") and not installed("onnx"):
             return 0.0  # semkit[onnx] is missing: "auto" passes these paths over, unrecorded
@@ -334,11 +410,22 @@ class LocalProvider(Provider):
                     )
         return self._fidelity[variant]
 
-    def _calibration(self) -> list[str]:
-        return [t for t in _CALIBRATION.read_text(encoding="utf-8").splitlines() if t.strip()]
+    def _sample(self) -> list[str]:
+        if self._calibration_texts is None:
+            from semkit import config
+
+            path = Path(str(config.get("calibration_sample")) or _CALIBRATION).expanduser()
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"cannot read the calibration sample {path}: {exc}") from exc
+            self._calibration_texts = [t for t in text.splitlines() if t.strip()]
+            if not self._calibration_texts:
+                raise ConfigError(f"the calibration sample {path} holds no text")
+        return self._calibration_texts
 
     def _fidelity_of(self, embed: Callable[[list[str]], np.ndarray]) -> float:
-        texts = self._calibration()
+        texts = self._sample()
         if self._reference is None:
             self._reference = _unit(self._run("torch", texts, prompt="", batch_size=16))
         try:
@@ -347,31 +434,23 @@ class LocalProvider(Provider):
             return 0.0  # the path does not work for this model: never chosen
         return float((candidate * self._reference).sum(1).min())
 
-    def _speeds(self, paths: list[str], rounds: int = 3) -> dict[str, dict[str, float]]:
+    def _speeds(self, paths: list[str], previous: dict[str, Any] | None) -> dict[str, Any]:
         """Throughput on document-length passages (where bulk time goes: long texts favour
-        other paths than short ones) and single-text latency on short, query-like texts.
-
-        The paths take turns, ``rounds`` times, and each keeps its best: a machine busy
-        with other work for a moment then skews no path against another."""
-        texts = self._calibration()
-        short = [t for t in texts if len(t) < 100][:12]
+        other paths than short ones) at the batch size used, and single-text latency on
+        short, query-like texts; see ``calibration.measure_speeds``."""
+        texts = self._sample()
+        short = sorted(texts, key=len)[:12]
         passages = [" ".join(texts[(7 * i + j) % len(texts)] for j in range(12)) for i in range(16)]
-        best = {v: {"texts_per_s": 0.0, "latency_ms": float("inf")} for v in paths}
-        for v in paths:
-            self._run(v, passages[:4], prompt="", batch_size=16)  # warm up
-        for _ in range(rounds):
-            for v in paths:
-                start = time.perf_counter()
-                self._run(v, passages, prompt="", batch_size=16)
-                throughput = len(passages) / (time.perf_counter() - start)
-                times = []
-                for text in short:
-                    t0 = time.perf_counter()
-                    self._run(v, [text], prompt="", batch_size=1)
-                    times.append(time.perf_counter() - t0)
-                best[v]["texts_per_s"] = max(best[v]["texts_per_s"], throughput)
-                best[v]["latency_ms"] = min(best[v]["latency_ms"], 1e3 * float(np.median(times)))
-        return best
+        turn = iter(range(1 << 62))
+
+        def bulk(path: str) -> int:
+            self._run(path, passages, prompt="", batch_size=self.default_batch_size)
+            return len(passages)
+
+        def single(path: str) -> None:
+            self._run(path, [short[next(turn) % len(short)]], prompt="", batch_size=1)
+
+        return calibration.measure_speeds(paths, bulk, single, len(short), previous=previous)
 
     def _runner(self, variant: str) -> Any:
         with self._load_lock:
@@ -416,8 +495,10 @@ class LocalProvider(Provider):
         )
 
     def _run(self, variant: str, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
-        if variant == "torch":
+        if variant in EXACT:
             model = self.model
+            if variant == SENTENCE_TRANSFORMERS:
+                batch_size = ST_BATCH_SIZE
         elif variant == "torch-bf16":
             model = self._runner(variant)
         else:

@@ -197,11 +197,18 @@ class OnnxRunner:
 
             options = ort.SessionOptions()
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            options.intra_op_num_threads = threads or os.cpu_count() or 1
+            # OMP_NUM_THREADS, as torch reads it: a process given fewer cores (a Ray worker)
+            # does not start a thread per core of the machine.
+            omp = os.environ.get("OMP_NUM_THREADS", "")
+            options.intra_op_num_threads = (
+                threads or (int(omp) if omp.isdigit() else 0) or os.cpu_count() or 1
+            )
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
-            # Spinning threads cut single-query latency (3.4 vs 4.2 ms measured here).
-            options.add_session_config_entry("session.intra_op.allow_spinning", "1")
+            # No spinning: while other processes hold a core, spinning threads take turns
+            # from the one doing the work (AMD EPYC, one core busy: 6.5 vs 5.6 texts/s;
+            # idle: level; bench/results/embedding_*.md).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             try:
                 self.session = ort.InferenceSession(
                     str(onnx_path), options, providers=["CPUExecutionProvider"]

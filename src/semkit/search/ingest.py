@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,8 @@ from semkit.store.codec import content_hash, metadata_to_json, vector_to_blob
 from semkit.types import Chunk
 
 WRITE_BATCH = 256  # documents per commit: the unit of progress and of durability
+# Chunk spans and vectors of documents embedded elsewhere, by document id.
+Prepared = Mapping[str, tuple[list[tuple[int, int, int]], np.ndarray]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +164,11 @@ class Ingest:
         replace: bool,
         show_progress_bar: bool | None = None,
         batch_size: int | None = None,
+        prepared: Prepared | None = None,
     ) -> WriteReport:
+        """Check, plan and write in committed batches. ``prepared`` maps ids to chunk spans
+        and vectors computed elsewhere (by ``embed_documents`` in other processes, see
+        ``semkit.distributed``): documents found there are not embedded again."""
         items, id_list, metas, vectors = self.check(texts, ids, metadatas, embeddings)
         hashes = [
             content_hash(t, "" if vectors is None else vector_to_blob(vectors[i]).hex())
@@ -186,8 +192,8 @@ class Ingest:
                         doc.spans = [(0, 0, len(doc.text) if doc.text else 0)]
                     matrix = vectors[todo]
                 elif docs:
-                    matrix = self._embed(docs, batch_size)
-                    embedded += self.embedder.last_stats.embedded  # type: ignore[union-attr]
+                    matrix, n_embedded = self._vectors(docs, batch_size, prepared)
+                    embedded += n_embedded
                 else:
                     matrix = np.zeros((0, self.config.dim), dtype=np.float32)
                 if docs or meta_updates:
@@ -241,7 +247,36 @@ class Ingest:
             return [Chunk(text, 0, len(text), 0)]  # MTEB's policy: the model truncates
         return self.embedder.chunk(text, max_tokens=chunking.max_tokens, overlap=chunking.overlap)
 
-    def _embed(self, docs: list[NewDocument], batch_size: int | None) -> np.ndarray:
+    def _vectors(
+        self, docs: list[NewDocument], batch_size: int | None, prepared: Prepared | None
+    ) -> tuple[np.ndarray, int]:
+        """The chunk vectors of ``docs`` (filling in their spans) and how many texts the
+        model embedded for them: taken from ``prepared`` where it has them, embedded here
+        otherwise (a document that changed after the workers looked at the store)."""
+        todo = [d for d in docs if prepared is None or d.id not in prepared]
+        fresh = self.embed_documents(todo, batch_size) if todo else None
+        embedded = self.embedder.last_stats.embedded if todo else 0  # type: ignore[union-attr]
+        if prepared is None:
+            assert fresh is not None
+            return fresh, embedded
+        parts: list[np.ndarray] = []
+        row = 0
+        for doc in docs:
+            if doc.id in prepared:
+                doc.spans, matrix = prepared[doc.id]
+                if matrix.shape != (len(doc.spans), self.config.dim):
+                    raise InputError(
+                        f"document {doc.id!r}: {matrix.shape} vectors for {len(doc.spans)} "
+                        f"chunks of dimension {self.config.dim}"
+                    )
+            else:
+                assert fresh is not None
+                matrix = fresh[row : row + len(doc.spans)]
+                row += len(doc.spans)
+            parts.append(matrix)
+        return np.concatenate(parts).astype(np.float32, copy=False), embedded
+
+    def embed_documents(self, docs: list[NewDocument], batch_size: int | None) -> np.ndarray:
         """Chunk and embed the documents' texts; fills in each document's spans."""
         assert self.embedder is not None
         flat: list[str] = []
@@ -262,6 +297,7 @@ class Ingest:
         replace: bool,
         batch: int,
         progress: Callable[[int], None] | None,
+        prepared: Prepared | None = None,
     ) -> WriteReport:
         """Stream ``Record(text, id, metadata)`` objects in committed batches."""
         reports: list[WriteReport] = []
@@ -276,6 +312,7 @@ class Ingest:
                     [r.metadata for r in buffer.values()],
                     None,
                     replace=replace,
+                    prepared=prepared,
                 )
             )
             if progress is not None:

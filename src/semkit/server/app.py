@@ -20,7 +20,14 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from semkit import __version__
-from semkit.server import collection_routes, errors, openai_routes, ops_routes
+from semkit.server import (
+    collection_routes,
+    errors,
+    map_routes,
+    openai_routes,
+    ops_routes,
+    webui,
+)
 from semkit.server.limits import BodyLimit
 from semkit.server.metrics import RequestMetrics
 from semkit.server.settings import ServerSettings
@@ -31,6 +38,8 @@ DESCRIPTION = """Local, offline embeddings and semantic search.
 * `/v1/embeddings`, `/v1/models`: OpenAI-compatible (point any OpenAI client at `/v1`).
 * `/v1/collections/...`: create, add, upsert, get, delete, search, more-like-this and RAG
   context over semkit collections.
+* `/v1/collections/{name}/map`, `.../map/place`: 2-D maps of collections (the web UI's).
+* `/`: a web UI to search and explore collections (`/ui/`: its assets).
 * `/health`, `/ready`, `/metrics` (Prometheus).
 
 Errors have OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
@@ -59,6 +68,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(ops_routes.router)
     app.include_router(openai_routes.router)
     app.include_router(collection_routes.router)
+    app.include_router(map_routes.router)
+    webui.install(app)
     # outermost first: every request is counted, then its size is checked
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=state.metrics)

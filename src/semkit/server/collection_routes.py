@@ -19,6 +19,9 @@ from semkit.search import Collection
 from semkit.server.auth import READ, WRITE
 from semkit.server.errors import READ_ERRORS, WRITE_ERRORS
 from semkit.server.schemas import (
+    ChunkList,
+    ChunkOut,
+    ChunksRequest,
     CollectionInfo,
     CollectionList,
     ContextOut,
@@ -182,6 +185,19 @@ async def get(name: str, body: GetRequest, request: Request) -> DocumentList:
         return [DocumentOut.of(d) for d in docs]
 
     return DocumentList(data=await state.database.read(read))
+
+
+@router.post("/{name}/chunks", dependencies=[READ], response_model=ChunkList, responses=READ_ERRORS)
+async def chunks(name: str, body: ChunksRequest, request: Request) -> ChunkList:
+    """The chunks a document was embedded as, with their character offsets (404 if the
+    document does not exist)."""
+    db = state_of(request).database
+
+    def read() -> ChunkList:
+        found = db.collection(name).chunks(body.id)
+        return ChunkList(data=[ChunkOut.of(c) for c in found])
+
+    return await db.read(read)
 
 
 @router.post("/{name}/delete", dependencies=[WRITE], response_model=Deleted, responses=WRITE_ERRORS)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:  # semkit.analysis imports much more than the server needs at start-up
     from semkit.analysis.context import Context
     from semkit.search import WriteReport
-    from semkit.types import Document, Hit
+    from semkit.types import Chunk, Document, Hit
 
 Where = dict[str, Any]
 _WHERE = "Metadata filter, Mongo-style: {field: value}, $eq $ne $gt $gte $lt $lte $in $nin $and $or $not $exists $contains"
@@ -146,6 +146,19 @@ class ChunkOut(BaseModel):
     end: int
     index: int
 
+    @classmethod
+    def of(cls, chunk: Chunk) -> ChunkOut:
+        return cls(text=chunk.text, start=chunk.start, end=chunk.end, index=chunk.index)
+
+
+class ChunksRequest(Strict):
+    id: str = Field(description="A document id")
+
+
+class ChunkList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ChunkOut]
+
 
 class HitOut(BaseModel):
     id: str
@@ -162,9 +175,7 @@ class HitOut(BaseModel):
             score=hit.score,
             text=hit.text,
             metadata=hit.metadata,
-            chunk=None
-            if chunk is None
-            else ChunkOut(text=chunk.text, start=chunk.start, end=chunk.end, index=chunk.index),
+            chunk=None if chunk is None else ChunkOut.of(chunk),
         )
 
 

@@ -14,6 +14,7 @@ from semkit.embedding import EmbeddingCache
 from semkit.server.auth import Keys
 from semkit.server.batcher import Admission
 from semkit.server.database import DatabaseService
+from semkit.server.maps import MapService
 from semkit.server.metrics import ServerMetrics
 from semkit.server.models import BatchSettings, Models
 from semkit.server.settings import ServerSettings
@@ -54,6 +55,7 @@ class ServerState:
         except BaseException:
             self.models.close()
             raise
+        self.maps = MapService(self.database)
         self.metrics.watch(self.models.queued, lambda: self.admission.pending)
 
     def warm_up(self) -> None:
@@ -67,6 +69,7 @@ class ServerState:
 
     def close(self) -> None:
         """Finish queued and running work, then release the database, models and cache."""
+        self.maps.close()
         self.database.close()
         self.models.close()
         if self.cache is not None:

@@ -414,6 +414,17 @@ class Store:
     def documents(self, rowids: Sequence[int]) -> dict[int, Document]:
         return self.hit_rows((), rowids)[0]
 
+    def spans(self, rowid: int) -> list[tuple[int, int, int]]:
+        """``(idx, start, end)`` of a document's chunks, in order."""
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT idx, start, end FROM chunks WHERE doc_rowid = ? ORDER BY idx", (rowid,)
+            )
+            .fetchall()
+        )
+        return [(int(i), int(s), int(e)) for i, s, e in rows]
+
     def hit_rows(
         self, labels: Sequence[int], rowids: Sequence[int] = ()
     ) -> tuple[dict[int, Document], dict[int, tuple[int, int, int, int]]]:

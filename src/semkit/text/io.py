@@ -61,12 +61,14 @@ def _pick(
     return None
 
 
-def _records_from_rows(
+def records_from_rows(
     rows: Iterator[tuple[int, dict[str, Any]]],
     path: Path,
     text_field: str | None,
     id_field: str | None,
 ) -> Iterator[Record]:
+    """Records of parsed rows ``(line, row)``: the text field, the id field, the rest as
+    metadata (also how ``semkit.distributed`` reads the rows of each Ray block)."""
     for line, row in rows:
         text = _pick(row, text_field, "text", path, line)
         if not isinstance(text, str):
@@ -76,7 +78,8 @@ def _records_from_rows(
         yield Record(text, None if rid is None else str(rid), meta)
 
 
-def _jsonl_rows(lines: Iterable[str], name: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+def jsonl_rows(lines: Iterable[str], name: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` of JSON lines; blank lines are skipped."""
     try:
         for line_no, line in enumerate(lines, 1):
             if not line.strip():
@@ -97,7 +100,7 @@ def _jsonl_rows(lines: Iterable[str], name: Any) -> Iterator[tuple[int, dict[str
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, object)`` for each non-blank line of a JSON-lines file."""
     with _open_text(path) as f:
-        yield from _jsonl_rows(f, path)
+        yield from jsonl_rows(f, path)
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -165,8 +168,8 @@ def _sniffed_records(
         raise InputError(f"{name}: not valid UTF-8 ({exc.reason})") from exc
     everything = itertools.chain(head, lines)
     if head and _is_json_object(head[-1]):
-        rows = _jsonl_rows(everything, name)
-        yield from _records_from_rows(rows, Path(name), text_field, id_field)
+        rows = jsonl_rows(everything, name)
+        yield from records_from_rows(rows, Path(name), text_field, id_field)
         return
     if text_field is not None or id_field is not None:
         raise InputError(
@@ -226,11 +229,11 @@ def read_records(
     elif suffix == ".txt":
         yield from _txt_records(p)
     elif suffix == ".jsonl":
-        yield from _records_from_rows(iter_jsonl(p), p, text_field, id_field)
+        yield from records_from_rows(iter_jsonl(p), p, text_field, id_field)
     elif suffix in (".csv", ".tsv"):
-        yield from _records_from_rows(_csv_rows(p), p, text_field, id_field)
+        yield from records_from_rows(_csv_rows(p), p, text_field, id_field)
     elif suffix == ".parquet":
-        yield from _records_from_rows(_parquet_rows(p), p, text_field, id_field)
+        yield from records_from_rows(_parquet_rows(p), p, text_field, id_field)
     else:
         raise InputError(
             f"{p}: unsupported format '{suffix}'; use one of {', '.join(FORMATS)} "
@@ -249,7 +252,7 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line or row number, row)`` of a .jsonl/.csv/.tsv/.parquet file, as read, unmapped;
     standard input ("-"), a pipe or a file without an extension is read as JSON lines."""
     if str(path) == "-":
-        yield from _jsonl_rows(_stdin_lines(), "<stdin>")
+        yield from jsonl_rows(_stdin_lines(), "<stdin>")
         return
     p = Path(path)
     if not p.exists() or p.is_dir():
@@ -257,7 +260,7 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     suffix = p.suffix.lower()
     if _is_stream_or_bare(p):
         with _open_text(p) as f:
-            yield from _jsonl_rows(f, p)
+            yield from jsonl_rows(f, p)
     elif suffix == ".jsonl":
         yield from iter_jsonl(p)
     elif suffix in (".csv", ".tsv"):
@@ -266,3 +269,20 @@ def iter_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield from _parquet_rows(p)
     else:
         raise InputError(f"{p}: unsupported format '{suffix}'; use one of {', '.join(ROW_FORMATS)}")
+
+
+def vectors_table(ids: list[str], texts: list[str], vectors: Any) -> Any:
+    """Vectors as semkit writes them to Parquet: ``id``, ``text`` and ``embedding``
+    (float32 fixed-size lists), one row per text, in order."""
+    import numpy as np
+    import pyarrow as pa
+
+    matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+    embedding = pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), matrix.shape[1])
+    return pa.table(
+        {
+            "id": pa.array(ids, pa.string()),
+            "text": pa.array(texts, pa.string()),
+            "embedding": embedding,
+        }
+    )

@@ -121,6 +121,16 @@ class CollectionStore(ABC):
     def chunk_vectors(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(owner keys, vectors)`` of every chunk of documents ``keys``."""
 
+    @abstractmethod
+    def spans(self, key: int) -> list[tuple[int, int, int]]:
+        """The chunks ``(index, start, end)`` of document ``key``, in order."""
+
+    @abstractmethod
+    def version(self) -> str:
+        """A token that changes whenever a write to this collection commits (documents
+        added, replaced or deleted, metadata changed), and differs between a collection and
+        one made again under its name: caches of derived data compare it."""
+
     # --- searching ----------------------------------------------------------------------------
     @abstractmethod
     def dense(

@@ -476,6 +476,27 @@ class PostgresCollection(CollectionStore):
         vectors = np.array([r[1].to_numpy() for r in rows], dtype=np.float32)
         return owners, vectors.reshape(len(rows), self.record.config.dim)
 
+    def spans(self, key: int) -> list[tuple[int, int, int]]:
+        rows = self._conn().execute(
+            f"SELECT idx, start_char, end_char FROM {self.chunks} WHERE doc_key = %s ORDER BY idx",
+            (int(key),),
+        )
+        return [(int(i), int(s), int(e)) for i, s, e in rows]
+
+    def version(self) -> str:
+        # Every committed insert or update gives its rows a new xmin; a delete lowers the
+        # count, and keys are never reused, so any committed write changes one of the three
+        # (the collection's id tells a collection made again under the same name apart).
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT count(*), coalesce(max(key), 0), "
+                f"coalesce(max(xmin::text::bigint), 0) FROM {self.docs}"
+            )
+            .fetchone()
+        )
+        return ".".join(str(int(v)) for v in (self.record.id, *row))
+
     # --- searching ----------------------------------------------------------------------------
     def dense(
         self, queries: np.ndarray, k: int, where: Where, exact: bool, ef: int | None

@@ -220,6 +220,13 @@ class SqliteCollection(CollectionStore):
         owners = self.vectors.doc_rowids(labels)
         return owners, index.vectors_of(labels).astype(np.float32, copy=False)
 
+    def spans(self, key: int) -> list[tuple[int, int, int]]:
+        return self.store.spans(key)
+
+    def version(self) -> str:
+        # the collection's id too: a collection dropped and made again starts counting anew
+        return f"{self.cid}.{self.store.version(self.cid)}"
+
     # --- searching ----------------------------------------------------------------------------
     def dense(
         self, queries: np.ndarray, k: int, where: Where, exact: bool, ef: int | None
