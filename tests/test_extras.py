@@ -65,7 +65,7 @@ def test_a_missing_library_names_its_extra(without):
 
 def test_without_onnx_auto_passes_the_onnx_paths_over_and_onnx_names_the_extra(without, tmp_path):
     without("onnxruntime")
-    auto = LocalProvider(default_model_path(), "core", artifacts_dir=tmp_path / "a")
+    auto = LocalProvider(default_model_path(), "core", backend="auto", artifacts_dir=tmp_path / "a")
     assert auto.backend == "auto"
     assert auto.fidelity("onnx") == 0.0 and auto.fidelity("onnx-int8") == 0.0
     assert not (tmp_path / "a").exists()  # nothing measured, nothing recorded for later

@@ -1,7 +1,7 @@
 """Optional dependencies: import one, or say which extra installs it.
 
 The core (embed, store, search, evaluate) installs light. Analysis, fine-tuning, ONNX
-Runtime, Parquet, documents, PostgreSQL and the server need libraries most users do not:
+Runtime, Parquet, documents, PostgreSQL, the server and Ray need libraries most users do not:
 they are imported through :func:`require` (or checked at once with :func:`require_extra`)
 when first used, and a missing one is a ``MissingExtraError`` naming the ``pip install``
 to run.
@@ -24,6 +24,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "documents": ("pypdfium2", "docx", "bs4", "lxml"),
     "postgres": ("psycopg", "pgvector"),
     "server": ("fastapi", "uvicorn", "prometheus_client", "tiktoken"),
+    "ray": ("ray",),
 }
 
 

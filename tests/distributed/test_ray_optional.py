@@ -41,3 +41,22 @@ sys.exit(main(["embed", "--input", {str(corpus_files["jsonl"])!r}, "--out",
         "semkit: error: running on a Ray cluster (--ray) needs the Python package that "
         "provides 'ray', which is not installed: pip install 'semkit[ray]'"
     ]
+
+
+def test_a_semkit_error_is_read_back_from_a_worker_traceback():
+    # Ray Data sends the driver a wrapper and the worker's traceback as text, not the error
+    from semkit.distributed.cluster import semkit_error_in
+    from semkit.errors import InputError
+
+    wrapper = RuntimeError(
+        "ray::MapWorker(MapBatches(EmbedTexts)).submit() (pid=1)\n"
+        '  File "semkit/embedding/embedder.py", line 62, in check_texts\n'
+        "    raise InputError(\n"
+        "semkit.errors.InputError: text #1 is empty or whitespace only\n\n"
+        "The above exception was the direct cause of the following exception:\n"
+        "ray.exceptions.UserCodeException: UDF failed to process a data block."
+    )
+    found = semkit_error_in(wrapper)
+    assert type(found) is InputError and str(found) == "text #1 is empty or whitespace only"
+    assert semkit_error_in(RuntimeError("builtins.ValueError: not semkit's")) is None
+    assert semkit_error_in(RuntimeError("semkit.errors.NoSuchError: made up")) is None

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from semkit import errors
 from semkit.errors import ConfigError, SemkitError
 from semkit.extras import require
 
@@ -73,6 +75,21 @@ def semkit_error_in(exc: BaseException) -> SemkitError | None:
         if _is_semkit_own(current):
             return current  # type: ignore[return-value]
         todo += [current.__cause__, current.__context__, getattr(current, "cause", None)]
+    return _from_traceback(str(exc))
+
+
+# "semkit.errors.InputError: text #1 is empty ..." in a worker's traceback, as Ray prints it
+_RAISED = re.compile(r"^\s*semkit\.errors\.(\w+): (.+?)$", re.MULTILINE)
+
+
+def _from_traceback(text: str) -> SemkitError | None:
+    """The semkit error named in a worker's traceback text. Ray Data wraps an error raised in
+    a worker (``UserCodeException``) and sends the driver only the wrapper and the worker's
+    traceback as text: the original is not among its causes."""
+    for name, message in reversed(_RAISED.findall(text)):
+        kind = getattr(errors, name, None)
+        if isinstance(kind, type) and issubclass(kind, SemkitError):
+            return kind(message)
     return None
 
 
