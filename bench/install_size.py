@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 TORCH = "torch==2.13.0"
-EXTRAS = ("onnx", "parquet", "analysis", "train", "documents", "postgres", "server")
+EXTRAS = ("onnx", "parquet", "analysis", "train", "documents", "postgres", "server", "ray")
 TOOLS = {"pip", "setuptools", "wheel"}  # the venv's own, not semkit's
 
 
