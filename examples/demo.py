@@ -152,9 +152,10 @@ def main() -> None:
         f"demo 'espresso' --db {DB}[/]\n"
     )
     console.print(
-        f"[bold]serve it[/]: .venv/bin/semkit serve --db {DB}   (then any OpenAI client with "
-        f"base_url=http://127.0.0.1:8000/v1, model='all-MiniLM-L6-v2'; collections at "
-        f"/v1/collections/demo/search; API docs at http://127.0.0.1:8000/docs)"
+        f"[bold]serve it[/]: .venv/bin/semkit serve --db {DB}   (then open the web UI at "
+        f"http://127.0.0.1:8000/ ; any OpenAI client with base_url=http://127.0.0.1:8000/v1, "
+        f"model='all-MiniLM-L6-v2'; collections at /v1/collections/demo/search; API docs at "
+        f"http://127.0.0.1:8000/docs)"
     )
 
 
