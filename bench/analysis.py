@@ -13,7 +13,6 @@ re-run embeds nothing.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import data_dir, report
+from common import agnews_rows, data_dir, report
 from semkit.analysis.cluster import cluster
 from semkit.analysis.corpus import Corpus
 from semkit.analysis.duplicates import MUTUAL_MARGIN, find_duplicates
@@ -35,14 +34,10 @@ HERE = Path(__file__).parent
 GOLD_STS = 4.5  # STS-B pairs at least this similar are the duplicates to find
 
 
-def agnews(root: Path) -> tuple[list[str], list[int]]:
-    """AG News test: 7,600 rows of (class 1-4, title, description), no header, all quoted."""
-    texts, labels = [], []
-    with (root / "agnews" / "test.csv").open(encoding="utf-8", newline="") as f:
-        for cls, title, description in csv.reader(f):
-            texts.append(f"{title} {description}")
-            labels.append(int(cls))
-    return texts, labels
+def agnews() -> tuple[list[str], list[int]]:
+    """AG News test: texts (title and description) and classes 1-4."""
+    rows, names = agnews_rows()
+    return [f"{t} {d}" for _, t, d in rows], [names.index(r[0]) + 1 for r in rows]
 
 
 def mrpc(root: Path, split: str) -> list[tuple[int, str, str]]:
@@ -129,7 +124,7 @@ def prf(predicted: np.ndarray, gold: np.ndarray) -> tuple[float, float, float]:
 def clusters(root: Path, rows: list, extra: dict) -> None:
     from sklearn.metrics import adjusted_rand_score, v_measure_score
 
-    texts, gold = agnews(root)
+    texts, gold = agnews()
     docs = corpus(texts)
     data = f"AG News test ({len(texts):,}, 4 classes)"
     result, s = timed(cluster, docs, k=4)

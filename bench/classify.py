@@ -19,13 +19,12 @@ template, and is scored on the same half. Accuracy and macro-F1 are scikit-learn
 
 from __future__ import annotations
 
-import csv
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import data_dir, report
+from common import agnews_rows, data_dir, report
 from semkit.analysis.classify import (
     TEMPLATE,
     Classifier,
@@ -56,14 +55,8 @@ STS_SOURCES = ("MSRpar", "MSRvid", "headlines", "images")
 
 
 def agnews() -> tuple[list[str], list[str], list[str]]:
-    root = data_dir() / "agnews"
-    names = (root / "classes.txt").read_text(encoding="utf-8").split()
-    texts, labels = [], []
-    with (root / "test.csv").open(encoding="utf-8", newline="") as f:
-        for cls, title, description in csv.reader(f):
-            texts.append(f"{title} {description}")
-            labels.append(names[int(cls) - 1])
-    return texts, labels, names
+    rows, names = agnews_rows()
+    return [f"{title} {desc}" for _, title, desc in rows], [r[0] for r in rows], names
 
 
 def sts_sources(split: str) -> tuple[list[str], list[str]]:

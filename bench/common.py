@@ -7,6 +7,7 @@ the date, so a reader can tell what the figures were measured on.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -43,6 +44,16 @@ def data_dir() -> Path:
             f"scifact/, stsbenchmark/, ..."
         )
     return path.resolve()
+
+
+def agnews_rows() -> tuple[list[tuple[str, str, str]], list[str]]:
+    """AG News test: (class name, title, description) per row, and the class names in
+    label order (classes.txt). 7,600 rows, no header, all quoted."""
+    root = data_dir() / "agnews"
+    names = (root / "classes.txt").read_text(encoding="utf-8").split()
+    with (root / "test.csv").open(encoding="utf-8", newline="") as f:
+        rows = [(names[int(c) - 1], title, desc) for c, title, desc in csv.reader(f)]
+    return rows, names
 
 
 def scifact_documents(n: int | None = None) -> list[str]:

@@ -22,7 +22,6 @@ not timed (cached between runs in the user's semkit cache).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import statistics
@@ -39,7 +38,7 @@ from live import wait_ready
 
 import semkit
 from browser import CHROMIUM, launch
-from common import data_dir, report
+from common import agnews_rows, data_dir, report
 
 QUERIES = [
     "oil prices rise as supply fears grow",
@@ -47,20 +46,16 @@ QUERIES = [
     "new smartphone chip from a semiconductor maker",
     "football club wins the championship final",
 ]
-CLASSES = {"1": "World", "2": "Sports", "3": "Business", "4": "Sci/Tech"}
 
 
 def documents(n: int) -> tuple[list[str], list[str], list[dict[str, str]]]:
     texts, ids, metas = [], [], []
-    with (data_dir() / "agnews" / "test.csv").open(encoding="utf-8", newline="") as f:
-        for i, row in enumerate(csv.reader(f)):
-            if len(texts) >= n:
-                break
-            label, title, description = row[0], row[1], row[2]
-            description = description.replace(" #39;", "'").replace("\\", " ")
-            texts.append(f"{title}. {description}")
-            ids.append(f"ag-{i}")
-            metas.append({"source": "agnews", "class": CLASSES.get(label, label)})
+    rows, _ = agnews_rows()
+    for i, (name, title, description) in enumerate(rows[:n]):
+        description = description.replace(" #39;", "'").replace("\\", " ")
+        texts.append(f"{title}. {description}")
+        ids.append(f"ag-{i}")
+        metas.append({"source": "agnews", "class": name})
     with (data_dir() / "scifact" / "corpus.jsonl").open(encoding="utf-8") as f:
         for line in f:
             if len(texts) >= n:
