@@ -128,6 +128,7 @@ def test_health_ready_and_metrics(http):
         "semkit_queue_texts",
         "semkit_batch_texts_bucket",
         "semkit_batch_padded_tokens_bucket",
+        "semkit_batch_seconds_sum",
         "semkit_cache_hits_total",
         "semkit_truncated_texts_total",
         "semkit_embedded_texts_total",

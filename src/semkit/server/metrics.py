@@ -58,6 +58,11 @@ class ServerMetrics:
             buckets=_TOKEN_BUCKETS,
             registry=r,
         )
+        self.batch_seconds = Histogram(
+            "semkit_batch_seconds",
+            "Time of one model call (the model is busy for their sum)",
+            registry=r,
+        )
         self.embedded = Counter(
             "semkit_embedded_texts", "Texts the model embedded (cache misses)", registry=r
         )
@@ -77,6 +82,7 @@ class ServerMetrics:
     def batch(self, texts: int, tokens: int, seconds: float) -> None:
         self.batch_texts.observe(texts)
         self.batch_tokens.observe(tokens)
+        self.batch_seconds.observe(seconds)
         self.embedded.inc(texts)
 
     def render(self) -> tuple[bytes, str]:
