@@ -96,6 +96,10 @@ def test_sentence_transformers_is_chosen_unless_beaten():
     # faster idle but behind sentence-transformers while another job holds a core: not for bulk
     behind = [row(SENTENCE_TRANSFORMERS, 20.0, 9.0, loaded=8.0), row("torch", 30.0, 9.0, loaded=5)]
     assert calibration.choose(behind, 100, 8) == SENTENCE_TRANSFORMERS
+    # ahead idle, behind with one core busy: a server (cores shared) takes the other path
+    ranks = [row("torch-bf16", 52.0, 7.6, loaded=23.0), row("onnx", 46.0, 3.2, loaded=28.0)]
+    assert calibration.choose(ranks, 100, 8) == "torch-bf16"
+    assert calibration.choose(ranks, 100, 8, loaded=True) == "onnx"
     why = calibration.explain(rows, 8, 0.9999)
     assert why["bulk"].startswith("torch: 21.0 texts/s, 1.05x sentence-transformers (20.0)")
     assert why["queries"].startswith("onnx: 5.00 ms")

@@ -232,8 +232,8 @@ class Rendezvous(Provider):
     max_tokens = property(lambda self: self.inner.max_tokens)
     tokenizer = property(lambda self: self.inner.tokenizer)
 
-    def variant_for(self, n_texts):
-        return self.inner.variant_for(n_texts)
+    def variant_for(self, n_texts, *, shared=False):
+        return self.inner.variant_for(n_texts, shared=shared)
 
     def cache_namespaces(self, variant):
         return self.inner.cache_namespaces(variant)

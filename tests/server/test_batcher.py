@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import random
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -98,9 +100,10 @@ class Recording(Provider):
     max_tokens = property(lambda self: self.inner.max_tokens)
     tokenizer = property(lambda self: self.inner.tokenizer)
 
-    def variant_for(self, n_texts):
+    def variant_for(self, n_texts, *, shared=False):
         self.sizes.append(n_texts)
-        return self.inner.variant_for(n_texts)
+        assert shared  # the server's model shares its cores with request threads
+        return self.inner.variant_for(n_texts, shared=shared)
 
     def cache_namespaces(self, variant):
         return self.inner.cache_namespaces(variant)
@@ -122,3 +125,58 @@ def test_a_lone_small_request_takes_the_latency_path_a_backlog_the_bulk_path(def
         assert provider.sizes == [64, 64]
     finally:
         batcher.close()
+
+
+class Gated(Recording):
+    """The real model, but a call holds until its gate opens: "hold" and long texts wait."""
+
+    def __init__(self, inner: Provider) -> None:
+        super().__init__(inner)
+        self.holding = threading.Event()
+        self.hold = threading.Event()
+        self.long_gate = threading.Event()
+
+    def embed(self, texts, **kwargs):
+        if texts == ["hold"]:
+            self.holding.set()
+            assert self.hold.wait(30)
+        elif any(len(t) > 100 for t in texts):
+            assert self.long_gate.wait(30)
+        return self.inner.embed(texts, **kwargs)
+
+
+def test_a_request_is_answered_when_its_own_call_is_done_not_the_whole_take(default_provider):
+    provider = Gated(default_provider)
+    batcher = Batcher(provider)
+    short = [f"item {i}" for i in range(5)]
+    long = [" ".join(["a long sentence about the weather"] * 6) + f" {i}" for i in range(5)]
+    out: dict[str, np.ndarray] = {}
+
+    def send(name: str, texts: list[str]) -> threading.Thread:
+        def run() -> None:
+            out[name] = batcher.embed(texts, "", None, "torch")
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    try:
+        holder = send("hold", ["hold"])
+        assert provider.holding.wait(30)  # the worker is busy: the next two queue up together
+        a, b = send("short", short), send("long", long)
+        for _ in range(3000):
+            if batcher.queued == 10:
+                break
+            time.sleep(0.01)
+        assert batcher.queued == 10
+        provider.hold.set()
+        a.join(30)
+        assert not a.is_alive() and b.is_alive()  # answered while the long call still waits
+        provider.long_gate.set()
+        b.join(30)
+        holder.join(30)
+    finally:
+        provider.hold.set()
+        provider.long_gate.set()
+        batcher.close()
+    assert out["short"].shape == (5, 384) and out["long"].shape == (5, 384)

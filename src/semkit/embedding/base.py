@@ -57,8 +57,9 @@ class Provider(ABC):
         """Prompts by kind ("query", "document") that the model defines."""
         return {}
 
-    def variant_for(self, n_texts: int) -> str:
-        """The inference path a call embedding ``n_texts`` texts takes ("" = the only one)."""
+    def variant_for(self, n_texts: int, *, shared: bool = False) -> str:
+        """The inference path a call embedding ``n_texts`` texts takes ("" = the only one).
+        ``shared``: the cores are shared with other work (a server handling requests)."""
         return ""
 
     def cache_namespaces(self, variant: str) -> list[str]:

@@ -307,10 +307,14 @@ def needs_remeasuring(speeds: dict[str, Any] | None, paths: Sequence[str]) -> bo
     return bool(speeds.get("under_load")) and int(speeds.get("attempts", 1)) < MAX_ATTEMPTS
 
 
-def choose(rows: list[dict[str, Any]], n_texts: int, small_batch: int) -> str:
+def choose(
+    rows: list[dict[str, Any]], n_texts: int, small_batch: int, *, loaded: bool = False
+) -> str:
     """The usable path with the lowest latency for ``small_batch`` texts or fewer; for
     more, the highest throughput among those at least as fast as sentence-transformers
-    with one core busy too. sentence-transformers wins ties (it is the reference)."""
+    with one core busy too (``loaded``: the highest throughput with one core busy, for
+    a process whose cores do other work beside the model: a server). sentence-transformers
+    wins ties (it is the reference)."""
     usable = [r for r in rows if r["usable"]]
     base = next((r for r in usable if r["path"] == SENTENCE_TRANSFORMERS), None)
     if n_texts > small_batch and base is not None:
@@ -322,7 +326,8 @@ def choose(rows: list[dict[str, Any]], n_texts: int, small_batch: int) -> str:
 
     def rank(r: dict[str, Any]) -> tuple[float, int, int]:
         tie = 0 if r["path"] == SENTENCE_TRANSFORMERS else 1
-        value = r["latency_ms"] if n_texts <= small_batch else -r["texts_per_s"]
+        speed = r.get("loaded_texts_per_s", 0.0) if loaded else r["texts_per_s"]
+        value = r["latency_ms"] if n_texts <= small_batch else -speed
         return (value, tie, order[r["path"]])
 
     return str(min(usable, key=rank)["path"])

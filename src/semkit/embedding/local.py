@@ -273,16 +273,18 @@ class LocalProvider(Provider):
             self._artifacts = ModelArtifacts(self.fingerprint, self._artifacts_dir, env)
         return self._artifacts
 
-    def variant_for(self, n_texts: int) -> str:
+    def variant_for(self, n_texts: int, *, shared: bool = False) -> str:
         """The inference path for a call embedding ``n_texts`` texts.
 
         "auto": of the paths that keep min cosine >= ``min_fidelity`` to fp32 here, the one
         with the lowest single-text latency for a few texts, the highest throughput
-        for more (measured on this machine, see ``profile``).
+        for more (measured on this machine, see ``profile``); with ``shared`` cores (a
+        server: its request threads run beside the model) the highest throughput measured
+        with one core busy.
         """
         if self.backend != "auto":
             return self.backend
-        return calibration.choose(self.profile(), n_texts, SMALL_BATCH)
+        return calibration.choose(self.profile(), n_texts, SMALL_BATCH, loaded=shared)
 
     def _unavailable(self, variant: str) -> str:
         """Why ``variant`` cannot run here ("" if it can); measures its fidelity if needed."""
@@ -380,6 +382,7 @@ class LocalProvider(Provider):
             "paths": rows,
             "chosen": {
                 "bulk": calibration.choose(rows, SMALL_BATCH + 1, SMALL_BATCH),
+                "bulk_shared": calibration.choose(rows, SMALL_BATCH + 1, SMALL_BATCH, loaded=True),
                 "queries": calibration.choose(rows, 1, SMALL_BATCH),
             },
             "why": calibration.explain(rows, SMALL_BATCH, self.min_fidelity),

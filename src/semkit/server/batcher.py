@@ -258,6 +258,7 @@ class Batcher:
                 except Exception as exc:  # the jobs in this call fail, the others go on
                     for _, job, _ in live:
                         job.error = exc
+                        job.done.set()
                     continue
                 if self._observer is not None:
                     self._observer(
@@ -267,6 +268,9 @@ class Batcher:
                     if job.out is None:
                         job.out = np.empty((len(job.texts), vectors.shape[1]), dtype=np.float32)
                     job.out[row] = vector
+                    job.remaining -= 1
+                    if job.remaining == 0:  # answered as soon as its last text is done
+                        job.done.set()
         except BaseException as exc:  # never leave a request thread waiting forever
             for job in jobs:
                 job.error = job.error or exc
@@ -277,7 +281,7 @@ class Batcher:
 
     def _call(self, texts: list[str], head: _Job, size: int) -> np.ndarray:
         provider = self.provider
-        variant = provider.variant_for(size)  # the best path for this much work,
+        variant = provider.variant_for(size, shared=True)  # the best path for this much work,
         if provider.cache_namespaces(variant)[0] != head.key[2]:  # if its vectors are the same
             variant = head.variant
         vectors = np.asarray(
@@ -329,8 +333,8 @@ class BatchedProvider(Provider):
     def prompts(self) -> dict[str, str]:
         return self.inner.prompts
 
-    def variant_for(self, n_texts: int) -> str:
-        return self.inner.variant_for(n_texts)
+    def variant_for(self, n_texts: int, *, shared: bool = True) -> str:
+        return self.inner.variant_for(n_texts, shared=shared)  # a server's cores are shared
 
     def cache_namespaces(self, variant: str) -> list[str]:
         return self.inner.cache_namespaces(variant)
