@@ -110,6 +110,7 @@ def test_the_report_says_what_was_chosen_and_why(calibrated):
     assert report["environment"]["libraries"]["sentence-transformers"] != "absent"
     assert report["chosen"] == {
         "bulk": calibrated.variant_for(100),
+        "bulk_shared": calibrated.variant_for(100, shared=True),
         "queries": calibrated.variant_for(1),
     }
     assert report["why"]["bulk"].startswith(report["chosen"]["bulk"] + ": ")
@@ -157,6 +158,7 @@ def test_fidelity_is_measured_once_and_recorded(calibrated):
     assert fresh.fidelity("onnx-int8") == measured["min_cosine:onnx-int8"]
     assert fresh.calibration_report(measure=False)["chosen"] == {
         "bulk": calibrated.variant_for(100),
+        "bulk_shared": calibrated.variant_for(100, shared=True),
         "queries": calibrated.variant_for(1),
     }
     assert fresh._model is None  # read from the manifest: nothing loaded, nothing measured

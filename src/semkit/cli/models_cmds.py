@@ -106,6 +106,9 @@ def calibrate(model: ModelOpt = None, as_json: JsonOpt = False) -> None:
         + ("; too few quiet timings: measured again on next use" if report["under_load"] else "")
     )
     out.print(f"bulk: {report['why']['bulk']}")
+    out.print(
+        f"bulk in semkit serve (cores shared with requests): {report['chosen']['bulk_shared']}"
+    )
     out.print(f"queries: {report['why']['queries']}")
 
 
