@@ -4,6 +4,7 @@
     python bench/postgres.py search --n 100000   recall@10 vs exact; semkit vs raw SQL latency
     python bench/postgres.py graphs --n 100000   HNSW m / ef_construction: build, recall, latency
     python bench/postgres.py filtered --n 100000 filters matching 50/10/1/0.1%: min(k, matches)?
+    python bench/postgres.py cutover --n 100000  exact vs graph by matched documents
     python bench/postgres.py scifact             SciFact nDCG@10: PostgreSQL full text vs FTS5
 
 Vectors are the clustered, anisotropic 384-d data of ``bench/ann_libraries.py`` (seed 4,
@@ -427,6 +428,24 @@ def graphs(n: int, work: Path, settings: list[tuple[int, int]]) -> None:
     )
 
 
+def _bucketed(db: Any, n: int, data: Any) -> Any:
+    """The filtered benchmarks' collection: ``n`` vectors, ``bucket`` = i % 1000 in the
+    metadata (so ``bucket < b`` matches b/1000 of them), HNSW index built after loading."""
+    name = f"f{n}"
+    if name in db.collections() and db.collection(name).count() != n:
+        db.drop(name)
+    if name not in db.collections():
+        coll = db.collection(name, model=None, dims=data.base.shape[1], index="exact")
+        for start in range(0, n, STEP):
+            ids = range(start, min(n, start + STEP))
+            coll.add(
+                embeddings=data.base[start : start + STEP],
+                ids=[f"v{i}" for i in ids],
+                metadatas=[{"bucket": i % 1000} for i in ids],
+            )
+    return db.collection(name, index="hnsw")
+
+
 def filtered(n: int, work: Path) -> None:
     """Filtered searches through pgvector's iterative scans (and the exact fall-back)."""
     import semkit
@@ -438,18 +457,7 @@ def filtered(n: int, work: Path) -> None:
     rows = []
     try:
         with semkit.open(url_of(srv)) as db:
-            name = f"f{n}"
-            if name in db.collections():
-                db.drop(name)
-            coll = db.collection(name, model=None, dims=data.base.shape[1], index="exact")
-            for start in range(0, n, STEP):
-                ids = range(start, min(n, start + STEP))
-                coll.add(
-                    embeddings=data.base[start : start + STEP],
-                    ids=[f"v{i}" for i in ids],
-                    metadatas=[{"bucket": i % 1000} for i in ids],
-                )
-            coll = db.collection(name, index="hnsw")
+            coll = _bucketed(db, n, data)
             hnsw = coll.info()["hnsw"]
             graph = ", ".join(f"{key}={value}" for key, value in hnsw.items())
             for share in (0.5, 0.1, 0.01, 0.001):
@@ -459,14 +467,7 @@ def filtered(n: int, work: Path) -> None:
                 exact = [coll.search(q, k=K, where=where, exact=True) for q in queries]
                 found, p50, _ = timed(lambda q, w=where: coll.search(q, k=K, where=w), queries)
                 full = sum(len(hs) == want for hs in found) / len(found)
-                rec = float(
-                    np.mean(
-                        [
-                            len({h.id for h in a} & {h.id for h in e}) / max(len(e), 1)
-                            for a, e in zip(found, exact, strict=True)
-                        ]
-                    )
-                )
+                rec = _overlap(found, exact)
                 _, exact_p50, _ = timed(
                     lambda q, w=where: coll.search(q, k=K, where=w, exact=True), queries
                 )
@@ -494,6 +495,84 @@ def filtered(n: int, work: Path) -> None:
             "max_scan_tuples 40,000), then exactly if the graph gave fewer than "
             "min(k, matches).",
             "recall@10 against `exact=True` (the same filter, no index); 200 queries.",
+        ],
+    )
+
+
+def _overlap(found: list[Any], exact: list[Any]) -> float:
+    """Mean share of the exact answer's documents that ``found`` has (recall@k)."""
+    return float(
+        np.mean(
+            [
+                len({h.id for h in a} & {h.id for h in e}) / max(len(e), 1)
+                for a, e in zip(found, exact, strict=True)
+            ]
+        )
+    )
+
+
+def cutover(n: int, work: Path, repeats: int) -> None:
+    """Where a filtered search should stop skipping the graph: both paths at each size."""
+    import semkit
+    from semkit.search.backends import postgres as pg
+
+    data = vectors(n)
+    queries = data.queries[:200]
+    srv = server(work)
+    rows = []
+    chosen = pg.EXACT_FILTER_MAX
+    try:
+        with semkit.open(url_of(srv)) as db:
+            coll = _bucketed(db, n, data)
+            for buckets in (2, 5, 10, 20, 40, 80, 160):  # of 1,000
+                where = {"bucket": {"$lt": buckets}}
+                matches = buckets * n // 1000
+                exact = [coll.search(q, k=K, where=where, exact=True) for q in queries]
+                figures = {}
+                for path, limit in (("exact", 10**9), ("graph", 0)):
+                    pg.EXACT_FILTER_MAX = limit  # the path a search takes, forced
+                    p50s, found = [], []
+                    for _ in range(repeats):
+                        found, p50, _ = timed(
+                            lambda q, w=where: coll.search(q, k=K, where=w), queries
+                        )
+                        p50s.append(p50)
+                    figures[path] = (min(p50s), _overlap(found, exact))
+                pg.EXACT_FILTER_MAX = chosen
+                rows.append(
+                    [
+                        f"{matches:,}",
+                        figures["exact"][0],
+                        figures["exact"][1],
+                        figures["graph"][0],
+                        figures["graph"][1],
+                        "exact" if matches <= chosen else "graph",
+                    ]
+                )
+                print(rows[-1], flush=True)
+    finally:
+        pg.EXACT_FILTER_MAX = chosen
+        srv._cleanup()
+    report(
+        f"postgres_cutover_{n // 1000}k",
+        f"Filtered search on PostgreSQL + pgvector, {n:,} clustered 384-d vectors, k={K}: "
+        "exact search over the matched documents vs the HNSW graph with iterative scans, "
+        "by how many documents the filter matches",
+        [
+            "filter matches",
+            "exact over matches p50 ms",
+            "exact recall@10",
+            "graph p50 ms",
+            "graph recall@10",
+            f"semkit takes (EXACT_FILTER_MAX={chosen:,})",
+        ],
+        rows,
+        notes=[
+            "`where={'bucket': {'$lt': b}}` over jsonb; each path forced in turn (the "
+            "matched set's keys, then an exact scan over them; or the graph, with the exact "
+            "fall-back when it returns fewer than k). Both include the check of how many "
+            f"documents match. recall@10 against `exact=True`; {len(queries)} queries, "
+            f"best median of {repeats} runs.",
         ],
     )
 
@@ -553,7 +632,9 @@ def scifact(work: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", choices=["ingest", "search", "graphs", "filtered", "scifact"])
+    parser.add_argument(
+        "part", choices=["ingest", "search", "graphs", "filtered", "cutover", "scifact"]
+    )
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/semkit-bench-pg"))
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
@@ -574,6 +655,8 @@ def main() -> None:
         graphs(args.n, args.work, [tuple(map(int, h.split(","))) for h in args.hnsw])
     elif args.part == "filtered":
         filtered(args.n, args.work)
+    elif args.part == "cutover":
+        cutover(args.n, args.work, args.repeats)
     else:
         scifact(args.work)
 
